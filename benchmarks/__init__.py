@@ -1,0 +1,1 @@
+"""Kernel benchmarks of hvae_ext: `python -m benchmarks --help`."""

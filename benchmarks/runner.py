@@ -1,0 +1,135 @@
+"""Times the registered cases and reports medians, ratios and throughput."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, asdict
+from typing import List, Optional
+
+import torch
+from torch.utils import benchmark as tbench
+
+from .registry import Case
+
+
+@dataclass
+class Row:
+    suite: str
+    case: str
+    device: str
+    dtype: str
+    baseline: str
+    ours_s: float
+    baseline_s: Optional[float]
+    speedup: Optional[float]
+    elements_per_s: Optional[float]
+    gb_per_s: Optional[float]
+    target: Optional[float]
+
+
+def median_seconds(fn, threads: int, min_run_time: float) -> float:
+    """Median time of one call of `fn`, by torch.utils.benchmark (which
+    synchronises CUDA around each measurement) at an explicit thread count."""
+    fn()  # warm up: lazy initialisation, allocator, compile caches
+    timer = tbench.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
+    return timer.blocked_autorange(min_run_time=min_run_time).median
+
+
+def run_case(case: Case, threads: int, min_run_time: float) -> List[Row]:
+    ours = median_seconds(case.ours, threads, min_run_time)
+    common = dict(
+        suite=case.suite,
+        case=case.name,
+        device=case.device,
+        dtype=str(case.dtype).replace("torch.", ""),
+        ours_s=ours,
+        elements_per_s=case.elements / ours if case.elements else None,
+        gb_per_s=case.bytes_moved / ours / 1e9 if case.bytes_moved else None,
+    )
+    if not case.baselines:
+        return [Row(baseline="-", baseline_s=None, speedup=None, target=None, **common)]
+    rows = []
+    for i, (name, fn) in enumerate(case.baselines.items()):
+        base = median_seconds(fn, threads, min_run_time)
+        rows.append(
+            Row(baseline=name, baseline_s=base, speedup=base / ours,
+                target=case.target if i == 0 else None, **common)
+        )
+    return rows
+
+
+def _time(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def format_table(rows: List[Row]) -> str:
+    header = ("case", "device", "dtype", "ours", "baseline", "base time", "speedup", "target", "elem/s", "GB/s")
+    lines = [header]
+    for r in rows:
+        lines.append((
+            f"{r.suite}/{r.case}",
+            r.device,
+            r.dtype,
+            _time(r.ours_s),
+            r.baseline,
+            _time(r.baseline_s),
+            f"{r.speedup:.1f}x" if r.speedup is not None else "-",
+            f">={r.target:g}x {'ok' if r.speedup >= r.target else 'MISSED'}" if r.target else "",
+            f"{r.elements_per_s:.3g}" if r.elements_per_s else "-",
+            f"{r.gb_per_s:.3g}" if r.gb_per_s else "-",
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for k, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def environment(threads: int) -> dict:
+    env = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "threads": threads,
+    }
+    if torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name()
+    return env
+
+
+def write_json(path: str, rows: List[Row], threads: int) -> None:
+    with open(path, "w") as f:
+        json.dump({"environment": environment(threads), "rows": [asdict(r) for r in rows]}, f, indent=1)
+
+
+def write_plot(path: str, rows: List[Row]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timed = [r for r in rows if r.speedup is not None]
+    labels = [f"{r.suite}/{r.case} {r.device} {r.dtype} vs {r.baseline}" for r in timed]
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(timed) + 1.5))
+    ax.barh(range(len(timed)), [r.speedup for r in timed], color="tab:blue")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(timed)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("speedup over baseline (median time ratio)")
+    ax.set_title("hvae_ext kernel benchmarks")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,3 @@
+"""Benchmark suites; importing this package registers them."""
+
+from . import bessel  # noqa: F401

@@ -1,0 +1,75 @@
+"""Bessel suite: log_iv / iv_ratio against scipy and the pure-PyTorch reference."""
+
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import torch
+
+import hvae_ext
+from hvae_ext import reference
+
+from ..registry import Case, suite
+
+# von Mises-Fisher orders v = m/2 - 1 for these ambient dimensions m.
+VMF_DIMS = (3, 10, 64, 1000)
+
+
+def _inputs(n: int, device: str, dtype: torch.dtype, seed: int = 0):
+    """Orders cycling through the vMF orders, x log-uniform in [1e-3, 1e4]."""
+    g = torch.Generator().manual_seed(seed)
+    x = 10.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 7 - 3)
+    orders = torch.tensor([m / 2 - 1 for m in VMF_DIMS], dtype=torch.float64)
+    v = orders[torch.arange(n) % len(VMF_DIMS)]
+    return v.to(device, dtype), x.to(device, dtype)
+
+
+def _scipy_log_iv(v: np.ndarray, x: np.ndarray):
+    from scipy import special
+
+    return lambda: np.log(special.ive(v, x)) + x
+
+
+def _scipy_iv_ratio(v: np.ndarray, x: np.ndarray):
+    from scipy import special
+
+    return lambda: special.ive(v + 1, x) / special.ive(v, x)
+
+
+@suite("bessel")
+def bessel_cases(devices: List[str], dtypes: List[torch.dtype], quick: bool) -> List[Case]:
+    cases = []
+    for device in devices:
+        n = 1 << (14 if quick else 20) if device == "cpu" else 1 << (20 if quick else 26)
+        for dtype in dtypes:
+            v, x = _inputs(n, device, dtype)
+            bytes_moved = 2 * n * x.element_size()  # x in, result out (v is cached)
+            for op, scipy_fn in (("log_iv", _scipy_log_iv), ("iv_ratio", _scipy_iv_ratio)):
+                ours = getattr(hvae_ext, op)
+                ref = getattr(reference, op)
+                baselines = {}
+                if device == "cpu":
+                    baselines["scipy"] = scipy_fn(v.double().numpy(), x.double().numpy())
+                baselines["reference"] = lambda ref=ref: ref(v, x)
+                target = 10.0 if (device == "cpu" and dtype == torch.float64) else None
+                cases.append(Case(
+                    suite="bessel", name=f"{op} vMF orders n=2^{n.bit_length() - 1}", device=device,
+                    dtype=dtype, ours=lambda ours=ours: ours(v, x), baselines=baselines,
+                    elements=n, bytes_moved=bytes_moved, target=target,
+                ))
+            # Gradient through the backward op (x requires grad).
+            xg = x.clone().requires_grad_(True)
+
+            def forward_backward(xg=xg, v=v):
+                hvae_ext.log_iv(v, xg).sum().backward()
+
+            def reference_forward_backward(xg=xg, v=v):
+                reference.log_iv(v, xg).sum().backward()
+
+            cases.append(Case(
+                suite="bessel", name=f"log_iv fwd+bwd n=2^{n.bit_length() - 1}", device=device,
+                dtype=dtype, ours=forward_backward, baselines={"reference": reference_forward_backward},
+                elements=n,
+            ))
+    return cases

@@ -1,0 +1,61 @@
+// CPU kernels of the Bessel ops (log_iv, log_ive, iv_ratio and their
+// backward ops): the header math of csrc/hvae/bessel.h in an at::parallel_for.
+#include "bessel.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+namespace hvae_ops {
+namespace {
+
+// Bessel evaluations cost ~50-500 ns each, so small chunks already amortise
+// the parallel overhead.
+constexpr int64_t kGrainSize = 2048;
+
+template <hvae::BesselFn F>
+at::Tensor bessel_cpu(const char* op_name, const at::Tensor& v, const at::Tensor& x,
+                      const at::Tensor& grad) {
+  BesselLaunch launch = bessel_prepare(op_name, v, x, grad);
+  if (launch.numel == 0) return launch.out;
+  AT_DISPATCH_FLOATING_TYPES(launch.out_compute.scalar_type(), "hvae_bessel", [&] {
+    const hvae::BesselParams<scalar_t> p = bessel_params<scalar_t>(launch);
+    at::parallel_for(0, launch.numel, kGrainSize, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) hvae::bessel_apply<F, scalar_t>(p, i);
+    });
+  });
+  return bessel_finish(launch);
+}
+
+at::Tensor log_iv_cpu(const at::Tensor& v, const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kLogIv>("log_iv", v, x, {});
+}
+at::Tensor log_ive_cpu(const at::Tensor& v, const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kLogIve>("log_ive", v, x, {});
+}
+at::Tensor iv_ratio_cpu(const at::Tensor& v, const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kIvRatio>("iv_ratio", v, x, {});
+}
+at::Tensor log_iv_backward_cpu(const at::Tensor& grad, const at::Tensor& v, const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kLogIvBackward>("_log_iv_backward", v, x, grad);
+}
+at::Tensor log_ive_backward_cpu(const at::Tensor& grad, const at::Tensor& v, const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kLogIveBackward>("_log_ive_backward", v, x, grad);
+}
+at::Tensor iv_ratio_backward_cpu(const at::Tensor& grad, const at::Tensor& v,
+                                 const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kIvRatioBackward>("_iv_ratio_backward", v, x, grad);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hvae, CPU, m) {
+  m.impl("log_iv", &log_iv_cpu);
+  m.impl("log_ive", &log_ive_cpu);
+  m.impl("iv_ratio", &iv_ratio_cpu);
+  m.impl("_log_iv_backward", &log_iv_backward_cpu);
+  m.impl("_log_ive_backward", &log_ive_backward_cpu);
+  m.impl("_iv_ratio_backward", &iv_ratio_backward_cpu);
+}
+
+}  // namespace hvae_ops

@@ -1,0 +1,64 @@
+"""Builds hvae_ext._C, the operator library behind torch.ops.hvae.
+
+CPU kernels are always built. CUDA kernels are built when torch is a CUDA
+build and nvcc is found, unless HVAE_EXT_CUDA says otherwise:
+  HVAE_EXT_CUDA=auto (default) | 1 (require CUDA, fail without it) | 0 (CPU only).
+TORCH_CUDA_ARCH_LIST picks the GPU architectures and MAX_JOBS the parallel
+compile jobs, both as in torch.utils.cpp_extension.
+
+Install with `pip install --no-build-isolation -e .`: the extension must be
+compiled against the torch that is already installed (build isolation would
+fetch another torch and produce a library with a mismatched ABI).
+"""
+
+import glob
+import os
+
+import torch
+from setuptools import setup
+from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def build_cuda() -> bool:
+    mode = os.environ.get("HVAE_EXT_CUDA", "auto").strip().lower()
+    if mode not in ("auto", "0", "1"):
+        raise ValueError(f"HVAE_EXT_CUDA must be auto, 0 or 1, got {mode!r}")
+    available = torch.version.cuda is not None and CUDA_HOME is not None
+    if mode == "1" and not available:
+        raise RuntimeError(
+            "HVAE_EXT_CUDA=1 but CUDA kernels cannot be built: "
+            f"torch.version.cuda={torch.version.cuda!r}, CUDA_HOME={CUDA_HOME!r} "
+            "(need a CUDA build of torch and nvcc)"
+        )
+    return mode == "1" or (mode == "auto" and available)
+
+
+def extension():
+    with_cuda = build_cuda()
+    sources = sorted(glob.glob("csrc/ops/*.cpp"))
+    cxx_flags = ["-O3", "-std=c++17", "-DPy_LIMITED_API=0x03090000"]
+    kwargs = dict(
+        name="hvae_ext._C",
+        include_dirs=[os.path.join(ROOT, "csrc")],
+        py_limited_api=True,
+    )
+    if not with_cuda:
+        print("hvae_ext: building CPU kernels only")
+        return CppExtension(sources=sources, extra_compile_args={"cxx": cxx_flags}, **kwargs)
+    print("hvae_ext: building CPU and CUDA kernels")
+    sources += sorted(glob.glob("csrc/ops/*.cu"))
+    # No --use_fast_math: it flushes denormals and approximates exp/log, which
+    # breaks the accuracy targets of the special functions.
+    nvcc_flags = ["-O3", "-std=c++17", "-lineinfo", "--expt-relaxed-constexpr"]
+    return CUDAExtension(
+        sources=sources, extra_compile_args={"cxx": cxx_flags, "nvcc": nvcc_flags}, **kwargs
+    )
+
+
+setup(
+    ext_modules=[extension()],
+    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+    options={"bdist_wheel": {"py_limited_api": "cp39"}},
+)
