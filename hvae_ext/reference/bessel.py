@@ -1,10 +1,5 @@
-"""Slow, plainly written pure-PyTorch versions of the ops.
-
-These are the baselines of the benchmarks: what an expert would write in
-plain PyTorch, vectorised, on any device. They trade the last digits and
-all the speed for being short enough to check by eye against the formulas
-they cite. The exact oracles of the tests are mpmath and closed forms.
-"""
+"""Pure-PyTorch log I_v(x), log I_v(x) - x and I_{v+1}(x)/I_v(x) (about 1e-10
+relative in float64: the baseline of the Bessel benchmarks)."""
 
 from __future__ import annotations
 
