@@ -38,9 +38,13 @@ def build_cuda() -> bool:
 def extension():
     with_cuda = build_cuda()
     sources = sorted(glob.glob("csrc/ops/*.cpp"))
-    cxx_flags = ["-O3", "-std=c++17", "-DPy_LIMITED_API=0x03090000"]
+    # -fopenmp: at::parallel_for only runs in parallel in code compiled with
+    # OpenMP (ATen's OpenMP backend is a header template); without it every
+    # CPU kernel would run on one thread.
+    cxx_flags = ["-O3", "-std=c++17", "-fopenmp", "-DPy_LIMITED_API=0x03090000"]
     kwargs = dict(
         name="hvae_ext._C",
+        extra_link_args=["-fopenmp"],
         include_dirs=[os.path.join(ROOT, "csrc")],
         py_limited_api=True,
     )
