@@ -41,12 +41,16 @@ __all__ = ["log_iv", "log_ive", "iv_ratio"]
 Order = Union[Tensor, float, int]
 
 
-def _order(v: Order, fn: str) -> Tensor:
+def _order(v: Order, x: Tensor, fn: str) -> Tensor:
     if isinstance(v, Tensor):
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        # A 0-dim CPU tensor: the kernels read it as a plain scalar on any device.
-        return torch.tensor(float(v), dtype=torch.float64)
+        # A 0-dim CPU tensor: the kernels read it as a plain scalar on any
+        # device. float64 keeps the order exact and, being 0-dim, does not
+        # promote a floating x; an integer x computes in the default dtype, as
+        # it would with a Python number in torch.
+        dtype = torch.float64 if x.is_floating_point() else torch.get_default_dtype()
+        return torch.tensor(float(v), dtype=dtype)
     raise TypeError(f"hvae_ext.special.{fn}: v must be a Tensor or a real number, got {type(v).__name__}")
 
 
@@ -66,7 +70,7 @@ def log_iv(v: Order, x: Tensor) -> Tensor:
     Returns:
         A tensor of the broadcast shape of ``v`` and ``x``.
     """
-    return torch.ops.hvae.log_iv(_order(v, "log_iv"), _argument(x, "log_iv"))
+    return torch.ops.hvae.log_iv(_order(v, _argument(x, "log_iv"), "log_iv"), x)
 
 
 def log_ive(v: Order, x: Tensor) -> Tensor:
@@ -75,7 +79,7 @@ def log_ive(v: Order, x: Tensor) -> Tensor:
 
     Args and shapes as :func:`log_iv`.
     """
-    return torch.ops.hvae.log_ive(_order(v, "log_ive"), _argument(x, "log_ive"))
+    return torch.ops.hvae.log_ive(_order(v, _argument(x, "log_ive"), "log_ive"), x)
 
 
 def iv_ratio(v: Order, x: Tensor) -> Tensor:
@@ -86,4 +90,4 @@ def iv_ratio(v: Order, x: Tensor) -> Tensor:
 
     Args and shapes as :func:`log_iv`.
     """
-    return torch.ops.hvae.iv_ratio(_order(v, "iv_ratio"), _argument(x, "iv_ratio"))
+    return torch.ops.hvae.iv_ratio(_order(v, _argument(x, "iv_ratio"), "iv_ratio"), x)
