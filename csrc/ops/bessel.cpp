@@ -1,6 +1,7 @@
 // CPU kernels of the Bessel ops (log_iv, log_ive, iv_ratio and their
 // backward ops): the header math of csrc/hvae/bessel.h in an at::parallel_for.
 #include "bessel.h"
+#include "cpu_clones.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -13,6 +14,11 @@ namespace {
 // the parallel overhead.
 constexpr int64_t kGrainSize = 2048;
 
+template <hvae::BesselFn F, typename T>
+HVAE_CPU_CLONES void bessel_range(const hvae::BesselParams<T>& p, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) hvae::bessel_apply<F, T>(p, i);
+}
+
 template <hvae::BesselFn F>
 at::Tensor bessel_cpu(const char* op_name, const at::Tensor& v, const at::Tensor& x,
                       const at::Tensor& grad) {
@@ -21,7 +27,7 @@ at::Tensor bessel_cpu(const char* op_name, const at::Tensor& v, const at::Tensor
   AT_DISPATCH_FLOATING_TYPES(launch.out_compute.scalar_type(), "hvae_bessel", [&] {
     const hvae::BesselParams<scalar_t> p = bessel_params<scalar_t>(launch);
     at::parallel_for(0, launch.numel, kGrainSize, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) hvae::bessel_apply<F, scalar_t>(p, i);
+      bessel_range<F, scalar_t>(p, begin, end);
     });
   });
   return bessel_finish(launch);
