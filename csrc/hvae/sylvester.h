@@ -109,7 +109,10 @@ HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh
   // dq/da = -2 h s t1 t2; each ratio taken in log space (q may underflow).
   out.d_r1 = t2 * exp_(log_s - T(2) * lc1 - log_q);
   out.d_r2 = t1 * exp_(log_s - T(2) * lc2 - log_q);
-  out.d_a = T(-2) * h * t1 * t2 * exp_(log_s - log_q);
+  // h exp(log s - log q) as sign(h) exp(log|h| + log s - log q): exactly 0
+  // at h = 0 even where s / q overflows (q ~ sech^2 d there).
+  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(T(0.5) * log_h2 + log_s - log_q);
+  out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
 }
 
