@@ -71,13 +71,16 @@ TEST(SylvesterMath, DiagTermTanhStableAgainstLongDouble) {
 
 TEST(SylvesterMath, DiagTermDerivativesMatchFiniteDifferences) {
   const double h = 1e-6;
-  for (bool diag_tanh : {false, true}) {
-    const double r1 = 0.9, r2 = -0.6, a = 0.35;
+  // (0.9, -0.6): q > 1/2, the direct branch; (3, -3): q ~ 0.12, the stable one
+  const double cases[][3] = {{0.9, -0.6, 0.35}, {3.0, -3.0, 0.35}, {3.0, -3.0, -0.02}};
+  for (const auto& c : cases) for (bool diag_tanh : {false, true}) {
+    const double r1 = c[0], r2 = c[1], a = c[2];
     const auto t = hvae::sylvester_diag_term(r1, r2, a, diag_tanh);
     auto f = [&](double x, double y, double z) { return hvae::sylvester_diag_term(x, y, z, diag_tanh).log_term; };
-    EXPECT_NEAR(t.d_r1, (f(r1 + h, r2, a) - f(r1 - h, r2, a)) / (2 * h), 1e-8);
-    EXPECT_NEAR(t.d_r2, (f(r1, r2 + h, a) - f(r1, r2 - h, a)) / (2 * h), 1e-8);
-    EXPECT_NEAR(t.d_a, (f(r1, r2, a + h) - f(r1, r2, a - h)) / (2 * h), 1e-8);
+    const double tol = 1e-8 * (1 + std::fabs(t.d_a));
+    EXPECT_NEAR(t.d_r1, (f(r1 + h, r2, a) - f(r1 - h, r2, a)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
+    EXPECT_NEAR(t.d_r2, (f(r1, r2 + h, a) - f(r1, r2 - h, a)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
+    EXPECT_NEAR(t.d_a, (f(r1, r2, a + h) - f(r1, r2, a - h)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
   }
 }
 

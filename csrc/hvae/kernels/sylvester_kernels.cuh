@@ -85,8 +85,9 @@ __global__ void __launch_bounds__(kSylvesterThreads)
           const T a = acc + bk[i * p.b_dim_stride];
           if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
           const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
-          log_det += sylvester_diag_term(d1, row[0], a, p.diag_tanh).log_term;
-          h[i] = tanh_(a);
+          const T ha = tanh_(a);
+          log_det += sylvester_log_term(d1, row[0], a, ha, p.diag_tanh);
+          h[i] = ha;
         }
       }
       __syncthreads();
