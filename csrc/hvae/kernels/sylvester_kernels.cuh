@@ -160,6 +160,16 @@ __global__ void __launch_bounds__(kSylvesterThreads)
                                      : bp.grad_logdet[n * bp.gl_batch_stride];
       const T* zk = bp.zs + (n * K + k) * D;
       const T* ak = bp.as + (n * K + k) * D;
+      if (!Accumulate && !p.packed) {
+        // stored dense gradients: write the zeros below the diagonal here
+        // (coalesced), so the buffers need no separate zero fill
+        for (int64_t e = threadIdx.x; e < D * D; e += blockDim.x) {
+          if (e % D < e / D) {
+            g1[e] = T(0);
+            g2[e] = T(0);
+          }
+        }
+      }
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zk[flip ? D - 1 - j : j];
         h[j] = tanh_(ak[j]);
