@@ -222,7 +222,7 @@ def test_empty_and_zero_steps():
 def test_errors_name_the_argument():
     z, r1, r2, b = make_params(2, 3, 4, seed=13)
     with pytest.raises(RuntimeError, match="float32 or float64"):
-        sylvester_triangular(z.half(), r1.half(), r2.half(), b.half())
+        torch.ops.hvae.sylvester_triangular(z.half(), r1.half(), r2.half(), b.half(), [False] * 3, False)
     with pytest.raises(RuntimeError, match="same dtype"):
         sylvester_triangular(z.float(), r1, r2, b)
     with pytest.raises(RuntimeError, match="r2"):
@@ -308,6 +308,20 @@ def test_float32_saturation_diag_tanh():
     # the naive formula is -inf or NaN in float32 here
     naive = reference(*inputs32, diag_tanh=True)[1]
     assert not torch.isfinite(naive).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_and_bfloat16_compute_in_float32(dtype):
+    low = [t.to(dtype) for t in make_params(4, 3, 6, seed=24)]
+    inputs = [t.detach().requires_grad_() for t in low]
+    out, logdet = sylvester_triangular(*inputs, diag_tanh=True)
+    assert out.dtype == logdet.dtype == dtype
+    out32, logdet32 = sylvester_triangular(*[t.float() for t in low], diag_tanh=True)
+    assert torch.equal(out, out32.to(dtype)) and torch.equal(logdet, logdet32.to(dtype))
+    (out.float().sum() + logdet.float().sum()).backward()
+    assert all(t.grad.dtype == dtype for t in inputs)
+    back = sylvester_triangular_inverse(out32.to(dtype), *low[1:], diag_tanh=True)
+    assert back.dtype == dtype
 
 
 # ---------------------------------------------------------------------------
