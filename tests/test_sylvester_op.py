@@ -227,6 +227,10 @@ def test_errors_name_the_argument():
         sylvester_triangular(z.float(), r1, r2, b)
     with pytest.raises(RuntimeError, match="r2"):
         sylvester_triangular(z, r1, r2[:, :, :3, :3], b)
+    with pytest.raises(ValueError, match=r"3-d r1 must be packed per sample \[B, K, T\]"):
+        sylvester_triangular(z, pack_triu(r1)[..., 1:], pack_triu(r2), b)
+    with pytest.raises(RuntimeError, match="flips must have one entry per flow step"):
+        torch.ops.hvae.sylvester_triangular(z, r1, r2, b, [True], False)
     with pytest.raises(RuntimeError, match="b must have shape"):
         sylvester_triangular(z, r1, r2, b[:, :, :2])
     with pytest.raises(ValueError, match="same layout"):

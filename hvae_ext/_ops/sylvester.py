@@ -104,7 +104,15 @@ def _is_packed(name: str, r: Tensor, batch: int, num_flows: int, dim: int, layou
     if r.dim() == 2:
         return True
     if r.dim() == 3:
-        return tuple(r.shape) == (batch, num_flows, triangle_size(dim))
+        if tuple(r.shape) == (batch, num_flows, triangle_size(dim)):
+            return True
+        if tuple(r.shape) == (num_flows, dim, dim):
+            return False
+        raise ValueError(
+            f"a 3-d {name} must be packed per sample [B, K, T] = {[batch, num_flows, triangle_size(dim)]} "
+            f"or dense shared [K, D, D] = {[num_flows, dim, dim]}, got {list(r.shape)} "
+            "(K is b.shape[-2], D is z.shape[-1])"
+        )
     raise ValueError(
         f"{name} must be [B, K, D, D] or [K, D, D] (dense) or [B, K, T] or [K, T] (packed), got {tuple(r.shape)}"
     )
