@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -277,6 +278,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{4, 3, 5, false, false, true, false, 2}, Case{4, 3, 5, true, false, false, true, 4},
         Case{5, 2, 7, false, true, false, true, 2}, Case{5, 2, 7, true, true, true, false, 3},
         Case{2, 2, 33, true, false, true, true, 2}, Case{3, 2, 33, false, true, false, false, 2},
-        Case{2, 2, 130, false, false, false, true, 2}, Case{2, 2, 130, true, true, true, false, 1}));
+        Case{2, 2, 130, false, false, false, true, 2}, Case{2, 2, 130, true, true, true, false, 1}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      const Case& c = info.param;
+      return "B" + std::to_string(c.B) + "K" + std::to_string(c.K) + "D" + std::to_string(c.D) +
+             (c.packed ? "_packed" : "_dense") + (c.shared ? "_shared" : "_batched") +
+             (c.diag_tanh ? "_tanh" : "_plain") + (c.per_step ? "_perstep" : "_sum") + "_grid" +
+             std::to_string(c.grid);
+    });
 
 }  // namespace
