@@ -61,13 +61,13 @@ def test_peak_bytes_counts_temporaries_not_inputs(device):
 
 def test_peak_bytes_of_an_allocation_free_call(device):
     x = torch.ones(1000, device=device)
-    assert peak_bytes(lambda: x.add_(1), device) == 0
+    assert peak_bytes(lambda: x.add_(x), device) == 0  # (a Python scalar would be wrapped in a 0-dim tensor)
 
 
 def test_run_case_rows_and_table():
     x = torch.ones(MB // 4)
-    case = Case(suite="toy", name="add", device="cpu", dtype=torch.float32, ours=lambda: x + 1,
-                baselines={"a": lambda: x + 2, "b": lambda: (x + 1) * 2},
+    case = Case(suite="toy", name="add", device="cpu", dtype=torch.float32, ours=lambda: x + x,
+                baselines={"a": lambda: x * x, "b": lambda: (x + x) * x},
                 elements=x.numel(), bytes_moved=8 * x.numel(), target=1e-3,
                 param_bytes=4 * x.numel(), peak_target=1.5)
     rows = run_case(case, threads=1, min_run_time=0.01)
@@ -78,7 +78,7 @@ def test_run_case_rows_and_table():
         assert r.peak_per_param == 1.0 and r.peak_target == 1.5
         assert r.speedup == pytest.approx(r.baseline_s / r.ours_s)
     assert rows[0].baseline_peak_bytes == MB
-    assert rows[1].baseline_peak_bytes == 2 * MB  # x + 1 alive while (x + 1) * 2 is written
+    assert rows[1].baseline_peak_bytes == 2 * MB  # x + x alive while (x + x) * x is written
     table = format_table(rows)
     assert "peak/param" in table and "1.00 (<=1.5 ok)" in table and "1.05 MB" in table
 
