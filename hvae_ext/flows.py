@@ -177,8 +177,9 @@ class TriangularSylvesterHead(nn.Module):
         if h.dim() < 1 or h.shape[-1] != self.feature_dim:
             raise ValueError(f"h must have shape [..., {self.feature_dim}] (feature_dim), got {tuple(h.shape)}")
         lead = h.shape[:-1]
-        r1 = self.r1(h).view(*lead, self.num_flows, -1)
-        r2 = self.r2(h).view(*lead, self.num_flows, -1)
+        tri = triangle_size(self.dim)
+        r1 = self.r1(h).view(*lead, self.num_flows, tri)
+        r2 = self.r2(h).view(*lead, self.num_flows, tri)
         b = self.b(h).view(*lead, self.num_flows, self.dim)
         return r1, r2, b
 

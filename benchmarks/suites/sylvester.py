@@ -4,7 +4,8 @@ Each case is K triangular Sylvester steps on B samples of dimension D, forward
 only ("fwd", inputs not requiring grad) or forward plus the gradients of z_K
 and logdet with respect to z, r1, r2 and b ("fwd+bwd"). Ours reads r1 and r2
 as packed upper triangles (what `TriangularSylvesterHead` emits); the
-reference gets them dense [B, K, D, D], as the authors' code builds them.
+reference gets them dense [B, K, D, D], as the authors' code builds them. On CUDA the case
+B = 256, D = 64, K = 8 is also timed against torch.compile(reference).
 
 Throughput: elem/s counts sample-steps (B K per call). GB/s is the minimal
 traffic of our op: the packed parameters P = (2 T + D) B K elements
@@ -92,9 +93,16 @@ def _cases(device: str, dtype: torch.dtype, batch: int, dim: int, num_flows: int
     common = dict(suite="sylvester", device=device, dtype=dtype, elements=batch * num_flows,
                   param_bytes=param_bytes, peak_target=3.0)
 
+    # On CUDA the target case is also timed against torch.compile(reference)
+    # (compiling every size would dominate the run).
+    compiled = device == "cuda" and with_reference and (batch, dim, num_flows) == TARGET_CASE
+    ref_compiled = torch.compile(reference.sylvester_triangular, fullgraph=True) if compiled else None
+
     baselines = {}
     if with_reference:
         baselines["reference (dense bmm)"] = _forward(reference.sylvester_triangular, (z, dense1, dense2, b))
+    if compiled:
+        baselines["compiled reference"] = _forward(ref_compiled, (z, dense1, dense2, b))
     yield Case(name=f"fwd {label}", ours=_forward(hvae_ext.sylvester_triangular, (z, r1, r2, b)),
                baselines=baselines, bytes_moved=param_bytes + 2 * z_bytes + logdet_bytes, **common)
 
@@ -102,6 +110,8 @@ def _cases(device: str, dtype: torch.dtype, batch: int, dim: int, num_flows: int
     if with_reference:
         baselines["reference (dense bmm)"] = _forward_backward(
             reference.sylvester_triangular, (z, dense1, dense2, b), grad_z, grad_logdet)
+    if compiled:
+        baselines["compiled reference"] = _forward_backward(ref_compiled, (z, dense1, dense2, b), grad_z, grad_logdet)
     target = 20.0 if (device == "cpu" and (batch, dim, num_flows) == TARGET_CASE and with_reference) else None
     yield Case(name=f"fwd+bwd {label}",
                ours=_forward_backward(hvae_ext.sylvester_triangular, (z, r1, r2, b), grad_z, grad_logdet),
