@@ -15,4 +15,21 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_log_iv_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
   m.def("_log_ive_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
   m.def("_iv_ratio_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
+
+  // Triangular Sylvester flow steps (T-SNF; hvae_ext/_ops/sylvester.py). The
+  // layout is explicit (packed), flips[k] says whether step k reverses z, and
+  // save_steps makes the forward return z_steps, a_steps [B, K, D] for the
+  // backward (shape [0] otherwise).
+  m.set_python_module("hvae_ext._ops.sylvester");
+  m.def(
+      "sylvester_triangular(Tensor z, Tensor r1, Tensor r2, Tensor b, bool[] flips, bool packed, "
+      "bool per_step_logdet=False, bool diag_tanh=False, bool save_steps=False) "
+      "-> (Tensor z_out, Tensor logdet, Tensor z_steps, Tensor a_steps)");
+  m.def(
+      "_sylvester_triangular_backward(Tensor grad_z, Tensor grad_logdet, Tensor r1, Tensor r2, "
+      "Tensor b, Tensor z_steps, Tensor a_steps, bool[] flips, bool packed, bool per_step_logdet, "
+      "bool diag_tanh) -> (Tensor grad_z, Tensor grad_r1, Tensor grad_r2, Tensor grad_b)");
+  m.def(
+      "sylvester_triangular_inverse(Tensor z, Tensor r1, Tensor r2, Tensor b, bool[] flips, "
+      "bool packed, bool diag_tanh=False) -> Tensor");
 }

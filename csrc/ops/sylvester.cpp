@@ -1,0 +1,171 @@
+// CPU kernels of the triangular Sylvester flow ops: the per-sample header
+// math of csrc/hvae/sylvester.h in an at::parallel_for over the batch.
+#include "sylvester.h"
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+namespace hvae_ops {
+namespace {
+
+// One sample costs about 2 K T multiply-adds forward (T = D(D+1)/2) and
+// twice that backward; aim for ~32k of them per task.
+int64_t grain_size(const SylvesterLaunch& launch) {
+  const int64_t work = std::max<int64_t>(1, launch.num_flows * launch.dim * (launch.dim + 1));
+  return std::max<int64_t>(1, 32768 / work);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cpu(
+    const at::Tensor& z, const at::Tensor& r1, const at::Tensor& r2, const at::Tensor& b,
+    c10::List<bool> flips, bool packed, bool per_step_logdet, bool diag_tanh, bool save_steps) {
+  const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular", z, r1, r2, b, flips,
+                                                   packed, diag_tanh, per_step_logdet);
+  SylvesterOutputs out = sylvester_allocate(launch, save_steps);
+  if (launch.batch > 0) {
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cpu", [&] {
+      const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
+      const int64_t D = launch.dim;
+      at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
+        std::vector<scalar_t> scratch(3 * D);
+        for (int64_t n = begin; n < end; ++n) {
+          hvae::sylvester_forward_sample(p, n, scratch.data(), scratch.data() + D,
+                                         scratch.data() + 2 * D);
+        }
+      });
+    });
+  }
+  return {out.z_out, out.logdet, out.z_steps, out.a_steps};
+}
+
+// Gradients of shared parameters are summed over the batch without a
+// per-sample temporary: the batch is cut into one chunk per thread, each chunk
+// accumulates into its own [K, F] buffer, and the buffers are summed at the end.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_backward_cpu(
+    const at::Tensor& grad_z, const at::Tensor& grad_logdet, const at::Tensor& r1,
+    const at::Tensor& r2, const at::Tensor& b, const at::Tensor& z_steps,
+    const at::Tensor& a_steps, c10::List<bool> flips, bool packed, bool per_step_logdet,
+    bool diag_tanh) {
+  const char* op_name = "_sylvester_triangular_backward";
+  // z itself is only needed for its shape: the saved z_steps[:, 0] is z.
+  const SylvesterLaunch launch = sylvester_prepare(op_name, grad_z, r1, r2, b, flips, packed,
+                                                   diag_tanh, per_step_logdet);
+  at::Tensor zs = z_steps, as = a_steps;
+  sylvester_check_backward(op_name, launch, grad_z, grad_logdet, zs, as);
+
+  const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
+  const int64_t F = hvae::sylvester_factor_size(D, packed);
+  const bool any_shared = launch.r1_shared || launch.r2_shared || launch.b_shared;
+  const int64_t chunks =
+      any_shared ? std::max<int64_t>(1, std::min<int64_t>(B, at::get_num_threads())) : 1;
+  const auto opts = grad_z.options();
+
+  // Accumulating kernels need zeroed buffers; storing ones need zeros only
+  // below the diagonal of dense factors.
+  auto factor_buffer = [&](bool shared) {
+    if (shared) return at::zeros({chunks, K, F}, opts);
+    return (any_shared || !packed) ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+  };
+  at::Tensor g_r1 = factor_buffer(launch.r1_shared);
+  at::Tensor g_r2 = factor_buffer(launch.r2_shared);
+  at::Tensor g_b = launch.b_shared ? at::zeros({chunks, K, D}, opts)
+               : any_shared        ? at::zeros({B, K, D}, opts)
+                                   : at::empty({B, K, D}, opts);
+  at::Tensor g_z = at::empty({B, D}, opts);
+
+  if (B > 0) {
+    AT_DISPATCH_FLOATING_TYPES(grad_z.scalar_type(), "sylvester_triangular_backward_cpu", [&] {
+      SylvesterOutputs none;
+      hvae::SylvesterBackwardParams<scalar_t> bp;
+      bp.fwd = sylvester_params<scalar_t>(launch, none);
+      bp.grad_z_out = grad_z.const_data_ptr<scalar_t>();
+      bp.gz_batch_stride = grad_z.stride(0);
+      bp.gz_dim_stride = grad_z.stride(1);
+      bp.grad_logdet = grad_logdet.const_data_ptr<scalar_t>();
+      bp.gl_batch_stride = grad_logdet.stride(0);
+      bp.gl_step_stride = per_step_logdet ? grad_logdet.stride(1) : 0;
+      bp.zs = zs.const_data_ptr<scalar_t>();
+      bp.as = as.const_data_ptr<scalar_t>();
+      bp.grad_z = g_z.mutable_data_ptr<scalar_t>();
+      bp.grad_r1 = g_r1.mutable_data_ptr<scalar_t>();
+      bp.grad_r2 = g_r2.mutable_data_ptr<scalar_t>();
+      bp.grad_b = g_b.mutable_data_ptr<scalar_t>();
+      bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
+      bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
+      bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
+
+      auto run = [&](const hvae::SylvesterBackwardParams<scalar_t>& q, int64_t begin,
+                     int64_t end) {
+        std::vector<scalar_t> scratch(6 * D);
+        scalar_t* w = scratch.data();
+        for (int64_t n = begin; n < end; ++n) {
+          if (any_shared) {
+            hvae::sylvester_backward_sample<true>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
+                                                  w + 5 * D);
+          } else {
+            hvae::sylvester_backward_sample<false>(q, n, w, w + D, w + 2 * D, w + 3 * D,
+                                                   w + 4 * D, w + 5 * D);
+          }
+        }
+      };
+      if (!any_shared) {
+        at::parallel_for(0, B, grain_size(launch),
+                         [&](int64_t begin, int64_t end) { run(bp, begin, end); });
+        return;
+      }
+      at::parallel_for(0, chunks, 1, [&](int64_t c_begin, int64_t c_end) {
+        for (int64_t c = c_begin; c < c_end; ++c) {
+          hvae::SylvesterBackwardParams<scalar_t> q = bp;
+          if (launch.r1_shared) q.grad_r1 += c * K * F;
+          if (launch.r2_shared) q.grad_r2 += c * K * F;
+          if (launch.b_shared) q.grad_b += c * K * D;
+          run(q, B * c / chunks, B * (c + 1) / chunks);
+        }
+      });
+    });
+  }
+  auto finish = [&](at::Tensor g, bool shared) {
+    if (shared) g = g.sum(0);
+    return g.view(sylvester_factor_shape(launch, shared));
+  };
+  at::Tensor grad_b = launch.b_shared ? g_b.sum(0) : g_b;
+  return {g_z, finish(g_r1, launch.r1_shared), finish(g_r2, launch.r2_shared), grad_b};
+}
+
+at::Tensor sylvester_triangular_inverse_cpu(const at::Tensor& z, const at::Tensor& r1,
+                                            const at::Tensor& r2, const at::Tensor& b,
+                                            c10::List<bool> flips, bool packed, bool diag_tanh) {
+  const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular_inverse", z, r1, r2, b,
+                                                   flips, packed, diag_tanh, false);
+  at::Tensor out = at::empty({launch.batch, launch.dim}, z.options());
+  if (launch.batch > 0) {
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_inverse_cpu", [&] {
+      SylvesterOutputs outputs;
+      outputs.z_out = out;
+      const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, outputs);
+      const int64_t D = launch.dim;
+      at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
+        std::vector<scalar_t> scratch(3 * D);
+        for (int64_t n = begin; n < end; ++n) {
+          hvae::sylvester_inverse_sample(p, n, scratch.data(), scratch.data() + D,
+                                         scratch.data() + 2 * D);
+        }
+      });
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hvae, CPU, m) {
+  m.impl("sylvester_triangular", &sylvester_triangular_cpu);
+  m.impl("_sylvester_triangular_backward", &sylvester_triangular_backward_cpu);
+  m.impl("sylvester_triangular_inverse", &sylvester_triangular_inverse_cpu);
+}
+
+}  // namespace hvae_ops

@@ -1,0 +1,84 @@
+// Front end shared by the CPU and CUDA Sylvester kernels: argument checks,
+// layouts and the torch-free params structs of csrc/hvae/sylvester.h.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include "hvae/sylvester.h"
+
+namespace hvae_ops {
+
+// The checked operands of one call. The layout (dense or packed) is explicit
+// (the `packed` flag of the schema), so a tensor's dimension count says
+// whether it is shared: dense [B, K, D, D] / [K, D, D], packed [B, K, T] /
+// [K, T], b [B, K, D] / [K, D].
+struct SylvesterLaunch {
+  int64_t batch = 0, num_flows = 0, dim = 0;
+  bool packed = false, diag_tanh = false, per_step_logdet = false;
+  bool r1_shared = false, r2_shared = false, b_shared = false;
+  at::Tensor z, r1, r2, b;  // r1, r2 with unit stride along a row
+  hvae::SylvesterFlips flips{};
+};
+
+SylvesterLaunch sylvester_prepare(const char* op_name, const at::Tensor& z, const at::Tensor& r1,
+                                  const at::Tensor& r2, const at::Tensor& b,
+                                  const c10::List<bool>& flips, bool packed, bool diag_tanh,
+                                  bool per_step_logdet);
+
+// Forward outputs: z_K [B, D], logdet [B] or [B, K], and the saved steps
+// z_steps, a_steps [B, K, D] (shape [0] when not saved).
+struct SylvesterOutputs {
+  at::Tensor z_out, logdet, z_steps, a_steps;
+};
+SylvesterOutputs sylvester_allocate(const SylvesterLaunch& launch, bool save_steps);
+
+// Checks the backward's extra operands against the launch and makes the
+// saved steps contiguous.
+void sylvester_check_backward(const char* op_name, const SylvesterLaunch& launch,
+                              const at::Tensor& grad_z, const at::Tensor& grad_logdet,
+                              at::Tensor& z_steps, at::Tensor& a_steps);
+
+// Shape of a parameter's gradient when it is shared ([K, ...]) or not.
+std::vector<int64_t> sylvester_factor_shape(const SylvesterLaunch& launch, bool shared);
+
+template <typename T>
+hvae::SylvesterFactor<T> sylvester_factor(const at::Tensor& r, bool shared, bool packed) {
+  hvae::SylvesterFactor<T> f;
+  f.data = r.const_data_ptr<T>();
+  const int64_t k_dim = shared ? 0 : 1;
+  f.batch_stride = shared ? 0 : r.stride(0);
+  f.step_stride = r.stride(k_dim);
+  f.row_stride = packed ? 0 : r.stride(k_dim + 1);
+  return f;
+}
+
+template <typename T>
+hvae::SylvesterParams<T> sylvester_params(const SylvesterLaunch& launch,
+                                          const SylvesterOutputs& out) {
+  hvae::SylvesterParams<T> p;
+  p.batch = launch.batch;
+  p.num_flows = launch.num_flows;
+  p.dim = launch.dim;
+  p.packed = launch.packed;
+  p.diag_tanh = launch.diag_tanh;
+  p.per_step_logdet = launch.per_step_logdet;
+  p.flips = launch.flips;
+  p.z = launch.z.const_data_ptr<T>();
+  p.z_batch_stride = launch.z.stride(0);
+  p.z_dim_stride = launch.z.stride(1);
+  p.r1 = sylvester_factor<T>(launch.r1, launch.r1_shared, launch.packed);
+  p.r2 = sylvester_factor<T>(launch.r2, launch.r2_shared, launch.packed);
+  p.b = launch.b.const_data_ptr<T>();
+  p.b_batch_stride = launch.b_shared ? 0 : launch.b.stride(0);
+  p.b_step_stride = launch.b.stride(launch.b_shared ? 0 : 1);
+  p.b_dim_stride = launch.b.stride(launch.b_shared ? 1 : 2);
+  p.z_out = out.z_out.defined() ? out.z_out.mutable_data_ptr<T>() : nullptr;
+  p.logdet = out.logdet.defined() ? out.logdet.mutable_data_ptr<T>() : nullptr;
+  p.zs = out.z_steps.defined() && out.z_steps.numel() > 0 ? out.z_steps.mutable_data_ptr<T>()
+                                                          : nullptr;
+  p.as = out.a_steps.defined() && out.a_steps.numel() > 0 ? out.a_steps.mutable_data_ptr<T>()
+                                                          : nullptr;
+  return p;
+}
+
+}  // namespace hvae_ops
