@@ -116,3 +116,27 @@ def test_cli_full_sizes_without_quick(toy_suite, capsys):
                      "--threads", "1", "--min-run-time", "0.01"]) == 0
     assert toy_suite == [False]
     assert "toy/sin n=4096" in capsys.readouterr().out
+
+
+def test_sylvester_suite_quick_cases():
+    # The registered T-SNF suite: the promised case is in --quick with its
+    # targets, and its byte counts follow the packed layout. Nothing is timed.
+    from benchmarks import suites  # noqa: F401  (registers the suites)
+
+    cases = list(SUITES["sylvester"](["cpu"], [torch.float32], True))
+    names = [c.name for c in cases]
+    assert "fwd B=256 D=64 K=8" in names and "fwd+bwd B=256 D=64 K=8" in names
+    for case in cases:
+        batch, dim, num_flows = (int(part.split("=")[1]) for part in case.name.split()[1:])
+        tri = dim * (dim + 1) // 2
+        assert case.param_bytes == 4 * batch * num_flows * (2 * tri + dim)
+        assert case.peak_target == 3.0 and case.elements == batch * num_flows
+        assert list(case.baselines) == ["reference (dense bmm)"]
+        promised = case.name == "fwd+bwd B=256 D=64 K=8"
+        assert case.target == (20.0 if promised else None)
+        extra = 4 * (4 * batch * dim + 2 * batch) if case.name.startswith("fwd+bwd") else 4 * (2 * batch * dim + batch)
+        params_passes = 3 if case.name.startswith("fwd+bwd") else 1
+        assert case.bytes_moved == params_passes * case.param_bytes + extra
+    small = cases[1]  # fwd+bwd B=256 D=16 K=4: run ours once
+    grads = small.ours()
+    assert [g.shape for g in grads] == [(256, 16), (256, 4, 136), (256, 4, 136), (256, 4, 16)]
