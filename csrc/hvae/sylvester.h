@@ -75,9 +75,34 @@ HVAE_HD T sylvester_diag_value(T stored, bool diag_tanh) {
   return diag_tanh ? tanh_(stored) : stored;
 }
 
-// One coordinate's log-det term log|1 + r1 r2 sech^2 a| and its partial
-// derivatives with respect to the stored diagonals (r1, r2: plain values, or
-// raw pre-activations in diag_tanh mode) and to a.
+// Above this value 1 + t1 t2 s is computed directly: its rounding error is
+// then at most (1 + |t1 t2 s|) eps / q <= 3 eps relative, as good as the
+// stable form, and it costs three transcendental calls instead of ten.
+constexpr double kSylvesterDirectQ = 0.5;
+
+// log q with q = 1 + tanh(d1) tanh(d2) sech^2 a, from the raw diagonals, in
+// the stable form (q may underflow; the log does not):
+//   log q = logaddexp(log tanh^2 a, log sech^2 a + lc(d1 + d2) - lc(d1) - lc(d2)).
+template <typename T>
+HVAE_HD T sylvester_log_q_stable(T d1, T d2, T a, T h) {
+  const T log_s = T(-2) * log_cosh(a);
+  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
+  return log_add_exp(log_h2, log_s + log_cosh(d1 + d2) - log_cosh(d1) - log_cosh(d2));
+}
+
+// One coordinate's log-det term log|1 + r1 r2 sech^2 a| (r1, r2: the stored
+// diagonals, raw pre-activations in diag_tanh mode; h = tanh a).
+template <typename T>
+HVAE_HD T sylvester_log_term(T r1, T r2, T a, T h, bool diag_tanh) {
+  const T s = sech2(a);
+  if (!diag_tanh) return log_(fabs_(T(1) + r1 * r2 * s));
+  const T q = T(1) + tanh_(r1) * tanh_(r2) * s;
+  if (q >= T(kSylvesterDirectQ)) return log_(q);
+  return sylvester_log_q_stable(r1, r2, a, h);
+}
+
+// The log-det term and its partial derivatives with respect to the stored
+// diagonals and to a.
 template <typename T>
 struct SylvesterDiagTerm {
   T log_term;
@@ -88,8 +113,8 @@ template <typename T>
 HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh) {
   SylvesterDiagTerm<T> out;
   const T h = tanh_(a);
+  const T s = sech2(a);
   if (!diag_tanh) {
-    const T s = sech2(a);
     const T q = T(1) + r1 * r2 * s;
     out.log_term = log_(fabs_(q));
     // d log|q| = dq / q
@@ -98,20 +123,27 @@ HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh
     out.d_a = T(-2) * h * s * r1 * r2 / q;
     return out;
   }
-  const T lc_a = log_cosh(a);
-  const T log_s = T(-2) * lc_a;  // log sech^2 a
-  const T lc1 = log_cosh(r1), lc2 = log_cosh(r2);
-  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
-  const T log_q = log_add_exp(log_h2, log_s + log_cosh(r1 + r2) - lc1 - lc2);
-  out.log_term = log_q;
   const T t1 = tanh_(r1), t2 = tanh_(r2);
   // q = 1 + t1 t2 s: dq/dd1 = t2 s sech^2 d1, dq/dd2 = t1 s sech^2 d2,
-  // dq/da = -2 h s t1 t2; each ratio taken in log space (q may underflow).
-  out.d_r1 = t2 * exp_(log_s - T(2) * lc1 - log_q);
-  out.d_r2 = t1 * exp_(log_s - T(2) * lc2 - log_q);
-  // h exp(log s - log q) as sign(h) exp(log|h| + log s - log q): exactly 0
-  // at h = 0 even where s / q overflows (q ~ sech^2 d there).
-  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(T(0.5) * log_h2 + log_s - log_q);
+  // dq/da = -2 h s t1 t2.
+  const T q = T(1) + t1 * t2 * s;
+  if (q >= T(kSylvesterDirectQ)) {
+    out.log_term = log_(q);
+    out.d_r1 = t2 * s * sech2(r1) / q;
+    out.d_r2 = t1 * s * sech2(r2) / q;
+    out.d_a = T(-2) * h * s * t1 * t2 / q;
+    return out;
+  }
+  // Cancelling case: every ratio taken in log space (q and the sech^2 may
+  // underflow while the ratios are finite).
+  const T log_q = sylvester_log_q_stable(r1, r2, a, h);
+  const T log_s = T(-2) * log_cosh(a);
+  out.log_term = log_q;
+  out.d_r1 = t2 * exp_(log_s - T(2) * log_cosh(r1) - log_q);
+  out.d_r2 = t1 * exp_(log_s - T(2) * log_cosh(r2) - log_q);
+  // h s / q as sign(h) exp(log|h| + log s - log q): exactly 0 at h = 0 even
+  // where s / q overflows.
+  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(log_(fabs_(h)) + log_s - log_q);
   out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
 }
@@ -229,8 +261,8 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
       if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
       const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
-      step += sylvester_diag_term(d1, d2, a, p.diag_tanh).log_term;
       h[i] = tanh_(a);
+      step += sylvester_log_term(d1, d2, a, h[i], p.diag_tanh);
     }
     // z += P R1 h: row i of R1 h lands on coordinate P(i); u keeps the old z.
     for (int64_t i = 0; i < D; ++i) {

@@ -1,0 +1,168 @@
+// CUDA kernels of the triangular Sylvester flow ops: launches of
+// csrc/hvae/kernels/sylvester_kernels.cuh on the current stream.
+#include "sylvester.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include <ATen/Dispatch.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include "hvae/kernels/sylvester_kernels.cuh"
+
+namespace hvae_ops {
+namespace {
+
+constexpr int64_t kMaxGrid = int64_t(1) << 20;  // grid-stride loops cover larger batches
+// Accumulator slices of shared parameters' gradients (one per block) are
+// capped at this many bytes in all; fewer blocks then loop over more samples.
+constexpr int64_t kAccumulatorBytes = int64_t(64) << 20;
+
+// Makes `bytes` of dynamic shared memory available to `kernel`, or fails
+// naming D (the vectors of one sample must fit in one block's shared memory).
+template <typename Kernel>
+void reserve_shared_memory(Kernel kernel, size_t bytes, const char* op_name, int64_t dim) {
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  TORCH_CHECK(bytes <= props->sharedMemPerBlockOptin, op_name, ": D = ", dim,
+              " is too large for the CUDA kernel (needs ", bytes, " bytes of shared memory per block, the device has ",
+              props->sharedMemPerBlockOptin, ")");
+  if (bytes > 48 * 1024) {
+    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(bytes)));
+  }
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cuda(
+    const at::Tensor& z, const at::Tensor& r1, const at::Tensor& r2, const at::Tensor& b,
+    c10::List<bool> flips, bool packed, bool per_step_logdet, bool diag_tanh, bool save_steps) {
+  const char* op_name = "sylvester_triangular";
+  const c10::cuda::CUDAGuard guard(z.device());
+  const SylvesterLaunch launch =
+      sylvester_prepare(op_name, z, r1, r2, b, flips, packed, diag_tanh, per_step_logdet);
+  SylvesterOutputs out = sylvester_allocate(launch, save_steps);
+  if (launch.batch > 0) {
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    const int64_t blocks = std::min(launch.batch, kMaxGrid);
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cuda", [&] {
+      const size_t bytes = (3 * launch.dim + hvae::kSylvesterWarps) * sizeof(scalar_t);
+      auto kernel = hvae::sylvester_forward_kernel<scalar_t>;
+      reserve_shared_memory(kernel, bytes, op_name, launch.dim);
+      kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(
+          sylvester_params<scalar_t>(launch, out));
+    });
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  }
+  return {out.z_out, out.logdet, out.z_steps, out.a_steps};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_backward_cuda(
+    const at::Tensor& grad_z, const at::Tensor& grad_logdet, const at::Tensor& r1,
+    const at::Tensor& r2, const at::Tensor& b, const at::Tensor& z_steps,
+    const at::Tensor& a_steps, c10::List<bool> flips, bool packed, bool per_step_logdet,
+    bool diag_tanh) {
+  const char* op_name = "_sylvester_triangular_backward";
+  const c10::cuda::CUDAGuard guard(grad_z.device());
+  const SylvesterLaunch launch = sylvester_prepare(op_name, grad_z, r1, r2, b, flips, packed,
+                                                   diag_tanh, per_step_logdet);
+  at::Tensor zs = z_steps, as = a_steps;
+  sylvester_check_backward(op_name, launch, grad_z, grad_logdet, zs, as);
+
+  const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
+  const int64_t F = hvae::sylvester_factor_size(D, packed);
+  const bool any_shared = launch.r1_shared || launch.r2_shared || launch.b_shared;
+  const auto opts = grad_z.options();
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  int64_t blocks = std::max<int64_t>(1, std::min(B, kMaxGrid));
+  if (any_shared) {
+    const int64_t per_block = std::max<int64_t>(1, 2 * K * F * int64_t(grad_z.element_size()));
+    blocks = std::min<int64_t>(B, int64_t(props->multiProcessorCount) * 4);
+    blocks = std::max<int64_t>(1, std::min(blocks, kAccumulatorBytes / per_block));
+  }
+  auto factor_buffer = [&](bool shared) {
+    if (shared) return at::zeros({blocks, K, F}, opts);
+    return (any_shared || !packed) ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+  };
+  at::Tensor g_r1 = factor_buffer(launch.r1_shared);
+  at::Tensor g_r2 = factor_buffer(launch.r2_shared);
+  at::Tensor g_b = launch.b_shared ? at::zeros({blocks, K, D}, opts)
+               : any_shared        ? at::zeros({B, K, D}, opts)
+                                   : at::empty({B, K, D}, opts);
+  at::Tensor g_z = at::empty({B, D}, opts);
+
+  if (B > 0) {
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    AT_DISPATCH_FLOATING_TYPES(grad_z.scalar_type(), "sylvester_triangular_backward_cuda", [&] {
+      SylvesterOutputs none;
+      hvae::SylvesterBackwardParams<scalar_t> bp;
+      bp.fwd = sylvester_params<scalar_t>(launch, none);
+      bp.grad_z_out = grad_z.const_data_ptr<scalar_t>();
+      bp.gz_batch_stride = grad_z.stride(0);
+      bp.gz_dim_stride = grad_z.stride(1);
+      bp.grad_logdet = grad_logdet.const_data_ptr<scalar_t>();
+      bp.gl_batch_stride = grad_logdet.stride(0);
+      bp.gl_step_stride = per_step_logdet ? grad_logdet.stride(1) : 0;
+      bp.zs = zs.const_data_ptr<scalar_t>();
+      bp.as = as.const_data_ptr<scalar_t>();
+      bp.grad_z = g_z.mutable_data_ptr<scalar_t>();
+      bp.grad_r1 = g_r1.mutable_data_ptr<scalar_t>();
+      bp.grad_r2 = g_r2.mutable_data_ptr<scalar_t>();
+      bp.grad_b = g_b.mutable_data_ptr<scalar_t>();
+      // batch stride 0 tells the kernel to use its block's accumulator slice
+      bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
+      bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
+      bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
+      const size_t bytes = 6 * D * sizeof(scalar_t);
+      if (any_shared) {
+        auto kernel = hvae::sylvester_backward_kernel<true, scalar_t>;
+        reserve_shared_memory(kernel, bytes, op_name, D);
+        kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
+      } else {
+        auto kernel = hvae::sylvester_backward_kernel<false, scalar_t>;
+        reserve_shared_memory(kernel, bytes, op_name, D);
+        kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
+      }
+    });
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  }
+  auto finish = [&](at::Tensor g, bool shared) {
+    if (shared) g = g.sum(0);
+    return g.view(sylvester_factor_shape(launch, shared));
+  };
+  at::Tensor grad_b = launch.b_shared ? g_b.sum(0) : g_b;
+  return {g_z, finish(g_r1, launch.r1_shared), finish(g_r2, launch.r2_shared), grad_b};
+}
+
+at::Tensor sylvester_triangular_inverse_cuda(const at::Tensor& z, const at::Tensor& r1,
+                                             const at::Tensor& r2, const at::Tensor& b,
+                                             c10::List<bool> flips, bool packed, bool diag_tanh) {
+  const c10::cuda::CUDAGuard guard(z.device());
+  const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular_inverse", z, r1, r2, b,
+                                                   flips, packed, diag_tanh, false);
+  at::Tensor out = at::empty({launch.batch, launch.dim}, z.options());
+  if (launch.batch > 0) {
+    constexpr int kThreads = 128;
+    const int64_t blocks = std::min<int64_t>((launch.batch + kThreads - 1) / kThreads, kMaxGrid);
+    at::Tensor workspace = at::empty({launch.batch, 3 * launch.dim}, z.options());
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_inverse_cuda", [&] {
+      SylvesterOutputs outputs;
+      outputs.z_out = out;
+      hvae::sylvester_inverse_kernel<scalar_t><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
+          sylvester_params<scalar_t>(launch, outputs), workspace.mutable_data_ptr<scalar_t>());
+    });
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  }
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hvae, CUDA, m) {
+  m.impl("sylvester_triangular", &sylvester_triangular_cuda);
+  m.impl("_sylvester_triangular_backward", &sylvester_triangular_backward_cuda);
+  m.impl("sylvester_triangular_inverse", &sylvester_triangular_inverse_cuda);
+}
+
+}  // namespace hvae_ops
