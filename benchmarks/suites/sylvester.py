@@ -36,8 +36,10 @@ from ..registry import Case, suite
 FULL = list(itertools.product((256, 4096), (16, 64, 128), (4, 8, 16)))
 QUICK = [(256, 16, 4), (256, 64, 8)]
 TARGET_CASE = (256, 64, 8)  # CPU fwd+bwd: >= 20x the reference
-# Largest parameter tensors (bytes, all of r1, r2, b together) per device.
-CAP = {"cpu": 1 << 30, "cuda": 8 << 30}
+# Largest parameters (bytes of r1, r2 and b together; dense for the reference)
+# per device. Reference fwd+bwd peaks at ~2.4x its dense parameters beyond
+# its inputs (measured at B=256, D=64, K=8); ours at ~1.1x the packed ones.
+CAP = {"cpu": 1 << 30, "cuda": 12 << 30}
 
 
 def _inputs(batch: int, dim: int, num_flows: int, device: str, dtype: torch.dtype, seed: int = 0):
