@@ -24,7 +24,7 @@ described in docs/flows.md.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -86,7 +86,9 @@ class TriangularSylvester(nn.Module):
     z [B, D]; r1, r2 [B, K, D(D+1)/2] packed upper triangles (the order of
     ``torch.triu_indices(D, D)``) or [B, K, D, D] dense (lower triangle
     ignored), without the B dimension when shared by the batch; b [B, K, D]
-    or [K, D]. logdet is [B], or [B, K] with per_step_logdet.
+    or [K, D]. logdet is [B], or [B, K] with per_step_logdet. ``layout``
+    ("dense" or "packed") overrides the op's reading of a 3-d factor
+    (packed iff its shape is [B, K, T]).
     ``inverse(z_K, r1, r2, b) -> z`` undoes ``forward`` exactly (up to
     rounding) when every 1 + R1_ii R2_ii tanh'(a_i) > 0.
     """
@@ -107,15 +109,16 @@ class TriangularSylvester(nn.Module):
                 f"(num_flows={self.num_flows}, dim={self.dim}), got {tuple(b.shape)}"
             )
 
-    def forward(self, z: Tensor, r1: Tensor, r2: Tensor, b: Tensor,
-                per_step_logdet: bool = False) -> Tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, per_step_logdet: bool = False,
+                layout: Optional[str] = None) -> Tuple[Tensor, Tensor]:
         self._check("z", z, b)
         return sylvester_triangular(z, r1, r2, b, permute=self._permute_arg(), per_step_logdet=per_step_logdet,
-                                    diag_tanh=self.diag_tanh)
+                                    diag_tanh=self.diag_tanh, layout=layout)
 
-    def inverse(self, z_k: Tensor, r1: Tensor, r2: Tensor, b: Tensor) -> Tensor:
+    def inverse(self, z_k: Tensor, r1: Tensor, r2: Tensor, b: Tensor, layout: Optional[str] = None) -> Tensor:
         self._check("z_k", z_k, b)
-        return sylvester_triangular_inverse(z_k, r1, r2, b, permute=self._permute_arg(), diag_tanh=self.diag_tanh)
+        return sylvester_triangular_inverse(z_k, r1, r2, b, permute=self._permute_arg(), diag_tanh=self.diag_tanh,
+                                            layout=layout)
 
     def _permute_arg(self) -> Permute:
         return self.permute if isinstance(self.permute, str) else list(self.permute)
@@ -198,8 +201,8 @@ class TriangularSylvesterHead(nn.Module):
 class AmortizedTriangularSylvester(nn.Module):
     """Head and flow together: ``forward(z, h) -> (z_K, logdet)``.
 
-    z [B, D], h [B, feature_dim]; logdet [B] (or [B, K] with
-    per_step_logdet). ``inverse(z_K, h)`` recovers z. Starts as the identity
+    z [B, D], h [B, feature_dim] (or [feature_dim]: parameters shared by the
+    batch); logdet [B] (or [B, K] with per_step_logdet). ``inverse(z_K, h)`` recovers z. Starts as the identity
     (see :class:`TriangularSylvesterHead`).
     """
 
@@ -210,9 +213,15 @@ class AmortizedTriangularSylvester(nn.Module):
         self.flow = TriangularSylvester(dim, num_flows, permute=permute, diag_tanh=True)
 
     def forward(self, z: Tensor, h: Tensor, per_step_logdet: bool = False) -> Tuple[Tensor, Tensor]:
-        r1, r2, b = self.head(h)
-        return self.flow(z, r1, r2, b, per_step_logdet=per_step_logdet)
+        r1, r2, b = self._parameters_of(h)
+        return self.flow(z, r1, r2, b, per_step_logdet=per_step_logdet, layout="packed")
 
     def inverse(self, z_k: Tensor, h: Tensor) -> Tensor:
-        r1, r2, b = self.head(h)
-        return self.flow.inverse(z_k, r1, r2, b)
+        r1, r2, b = self._parameters_of(h)
+        return self.flow.inverse(z_k, r1, r2, b, layout="packed")
+
+    def _parameters_of(self, h: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        if h.dim() not in (1, 2):
+            raise ValueError(f"h must have shape [B, {self.head.feature_dim}] or [{self.head.feature_dim}] "
+                             f"(feature_dim), got {tuple(h.shape)}")
+        return self.head(h)

@@ -421,6 +421,18 @@ def test_errors_name_the_argument():
         TriangularSylvesterHead(4, -1, 2)
     with pytest.raises(ValueError, match=r"h must have shape \[\.\.\., 4\]"):
         TriangularSylvesterHead(4, 3, 2)(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match=r"h must have shape \[B, 4\]"):
+        AmortizedTriangularSylvester(4, 3, 2)(torch.zeros(2, 3), torch.zeros(2, 1, 4))
+
+
+def test_unbatched_features_share_the_parameters(device):
+    module = randomize_(AmortizedTriangularSylvester(4, 3, 2), 0.5).to(device, torch.float64)
+    z, h = inputs(5, 4, 3, device, torch.float64)
+    z_shared, logdet_shared = module(z, h[0])
+    z_each, logdet_each = module(z, h[:1].expand(5, 4))
+    assert_close(z_shared, z_each, rtol=1e-14, atol=1e-14)
+    assert_close(logdet_shared, logdet_each, rtol=1e-14, atol=1e-14)
+    assert_close(module.inverse(z_shared, h[0]), z, rtol=1e-10, atol=1e-10)
 
 
 def test_empty_batch():
