@@ -222,11 +222,15 @@ def test_empty_and_zero_steps():
 def test_errors_name_the_argument():
     z, r1, r2, b = make_params(2, 3, 4, seed=13)
     with pytest.raises(RuntimeError, match="float32 or float64"):
-        sylvester_triangular(z.half(), r1.half(), r2.half(), b.half())
+        torch.ops.hvae.sylvester_triangular(z.half(), r1.half(), r2.half(), b.half(), [False] * 3, False)
     with pytest.raises(RuntimeError, match="same dtype"):
         sylvester_triangular(z.float(), r1, r2, b)
     with pytest.raises(RuntimeError, match="r2"):
         sylvester_triangular(z, r1, r2[:, :, :3, :3], b)
+    with pytest.raises(ValueError, match=r"3-d r1 must be packed per sample \[B, K, T\]"):
+        sylvester_triangular(z, pack_triu(r1)[..., 1:], pack_triu(r2), b)
+    with pytest.raises(RuntimeError, match="flips must have one entry per flow step"):
+        torch.ops.hvae.sylvester_triangular(z, r1, r2, b, [True], False)
     with pytest.raises(RuntimeError, match="b must have shape"):
         sylvester_triangular(z, r1, r2, b[:, :, :2])
     with pytest.raises(ValueError, match="same layout"):
@@ -310,6 +314,20 @@ def test_float32_saturation_diag_tanh():
     assert not torch.isfinite(naive).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_and_bfloat16_compute_in_float32(dtype):
+    low = [t.to(dtype) for t in make_params(4, 3, 6, seed=24)]
+    inputs = [t.detach().requires_grad_() for t in low]
+    out, logdet = sylvester_triangular(*inputs, diag_tanh=True)
+    assert out.dtype == logdet.dtype == dtype
+    out32, logdet32 = sylvester_triangular(*[t.float() for t in low], diag_tanh=True)
+    assert torch.equal(out, out32.to(dtype)) and torch.equal(logdet, logdet32.to(dtype))
+    (out.float().sum() + logdet.float().sum()).backward()
+    assert all(t.grad.dtype == dtype for t in inputs)
+    back = sylvester_triangular_inverse(out32.to(dtype), *low[1:], diag_tanh=True)
+    assert back.dtype == dtype
+
+
 # ---------------------------------------------------------------------------
 # Inverse
 # ---------------------------------------------------------------------------
@@ -378,11 +396,11 @@ def test_opcheck(packed, shared, device):
     torch.library.opcheck(torch.ops.hvae.sylvester_triangular_inverse, (z, r1, r2, b, flips, packed, True))
 
 
-def test_torch_compile_fullgraph():
-    z, r1, r2, b = make_params(4, 3, 5, packed=True, seed=23)
+def test_torch_compile_fullgraph(device):
+    z, r1, r2, b = make_params(4, 3, 5, packed=True, seed=23, device=device)
     torch._dynamo.reset()
 
-    @torch.compile(fullgraph=True, backend="aot_eager")
+    @torch.compile(fullgraph=True)
     def loss_fn(z, r1, r2, b):
         out, logdet = sylvester_triangular(z, r1, r2, b, "alternate", diag_tanh=True)
         return (out**2).sum() - logdet.sum()
@@ -397,7 +415,7 @@ def test_torch_compile_fullgraph():
     torch.testing.assert_close(lc, le, rtol=0, atol=1e-12)
     for gc, ge in zip(torch.autograd.grad(lc, ins_c), torch.autograd.grad(le, ins_e)):
         torch.testing.assert_close(gc, ge, rtol=0, atol=1e-12)
-    inverse = torch.compile(sylvester_triangular_inverse, fullgraph=True, backend="aot_eager")
+    inverse = torch.compile(sylvester_triangular_inverse, fullgraph=True)
     out = sylvester_triangular(z, r1, r2, b)[0]
     torch.testing.assert_close(inverse(out, r1, r2, b), z, rtol=0, atol=1e-10)
 

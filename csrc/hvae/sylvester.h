@@ -283,8 +283,8 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
 // ---------------------------------------------------------------------------
 // Backward of one sample, steps in reverse order. Scratch: gz, u, h, s, v, g
 // of D elements each. With Accumulate the parameter gradients are added to
-// the buffers (shared parameters: one accumulator per thread), otherwise
-// stored (the strict lower triangle of a dense buffer is never touched).
+// the buffers (zeroed; shared parameters: one accumulator per thread),
+// otherwise stored, zeros below the diagonal of dense buffers included.
 //
 // Per step, with v = P gz' and gl the log-det's incoming gradient:
 //   dR1 = v h^T (upper),  gh = R1^T v,  ga = gh * s + gl dL/da,  db = ga,
@@ -333,6 +333,14 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       T* grow = g1 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
+      if (!Accumulate && !p.packed) {
+        // stored (not accumulated) dense gradients: the zeros below the
+        // diagonal are written here, so the buffers need no zero fill
+        for (int64_t j = 0; j < i; ++j) {
+          g1[i * D + j] = T(0);
+          g2[i * D + j] = T(0);
+        }
+      }
       const T vi = v[i];
       const T d1 = row[0];
       const T chain = p.diag_tanh ? sech2(d1) : T(1);

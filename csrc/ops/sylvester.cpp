@@ -64,11 +64,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       any_shared ? std::max<int64_t>(1, std::min<int64_t>(B, at::get_num_threads())) : 1;
   const auto opts = grad_z.options();
 
-  // Accumulating kernels need zeroed buffers; storing ones need zeros only
-  // below the diagonal of dense factors.
+  // Accumulating kernels need zeroed buffers; storing ones write every
+  // element (zeros below the diagonal of dense factors included).
   auto factor_buffer = [&](bool shared) {
     if (shared) return at::zeros({chunks, K, F}, opts);
-    return (any_shared || !packed) ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+    return any_shared ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
   };
   at::Tensor g_r1 = factor_buffer(launch.r1_shared);
   at::Tensor g_r2 = factor_buffer(launch.r2_shared);

@@ -82,7 +82,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   }
   auto factor_buffer = [&](bool shared) {
     if (shared) return at::zeros({blocks, K, F}, opts);
-    return (any_shared || !packed) ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+    return any_shared ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
   };
   at::Tensor g_r1 = factor_buffer(launch.r1_shared);
   at::Tensor g_r2 = factor_buffer(launch.r2_shared);

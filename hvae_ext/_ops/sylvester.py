@@ -104,7 +104,15 @@ def _is_packed(name: str, r: Tensor, batch: int, num_flows: int, dim: int, layou
     if r.dim() == 2:
         return True
     if r.dim() == 3:
-        return tuple(r.shape) == (batch, num_flows, triangle_size(dim))
+        if tuple(r.shape) == (batch, num_flows, triangle_size(dim)):
+            return True
+        if tuple(r.shape) == (num_flows, dim, dim):
+            return False
+        raise ValueError(
+            f"a 3-d {name} must be packed per sample [B, K, T] = {[batch, num_flows, triangle_size(dim)]} "
+            f"or dense shared [K, D, D] = {[num_flows, dim, dim]}, got {list(r.shape)} "
+            "(K is b.shape[-2], D is z.shape[-1])"
+        )
     raise ValueError(
         f"{name} must be [B, K, D, D] or [K, D, D] (dense) or [B, K, T] or [K, T] (packed), got {tuple(r.shape)}"
     )
@@ -125,6 +133,16 @@ def _prepare(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, permute: Permute, lay
             f"({'packed' if packed1 else 'dense'}) and r2 {tuple(r2.shape)} ({'packed' if packed2 else 'dense'})"
         )
     return flip_schedule(permute, num_flows), packed1
+
+
+def _to_compute_dtype(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor):
+    """Half and bfloat16 operands (all four of the same dtype) are computed in
+    float32 and the results rounded back once; the ops themselves take only
+    float32 and float64."""
+    dtype = z.dtype
+    if dtype in (torch.float16, torch.bfloat16) and all(t.dtype == dtype for t in (r1, r2, b)):
+        return z.float(), r1.float(), r2.float(), b.float(), dtype
+    return z, r1, r2, b, dtype
 
 
 # ---------------------------------------------------------------------------
@@ -160,15 +178,19 @@ def sylvester_triangular(
             factors use tanh(d); the log-det is then computed stably from d
             (finite in float32 where the tanh's saturate).
 
+    float32 and float64; half and bfloat16 are computed in float32 and the
+    results rounded to the input dtype.
+
     Returns:
         (z_K [B, D], log|det dz_K/dz| [B] or [B, K]).
     """
     flips, packed = _prepare(z, r1, r2, b, permute, layout)
+    z, r1, r2, b, dtype = _to_compute_dtype(z, r1, r2, b)
     save = torch.is_grad_enabled() and any(t.requires_grad for t in (z, r1, r2, b))
     z_out, logdet, _, _ = torch.ops.hvae.sylvester_triangular(
         z, r1, r2, b, flips, packed, per_step_logdet, diag_tanh, save
     )
-    return z_out, logdet
+    return z_out.to(dtype), logdet.to(dtype)
 
 
 def sylvester_triangular_inverse(
@@ -189,7 +211,8 @@ def sylvester_triangular_inverse(
     invertible. Not differentiable.
     """
     flips, packed = _prepare(z, r1, r2, b, permute, layout)
-    return torch.ops.hvae.sylvester_triangular_inverse(z, r1, r2, b, flips, packed, diag_tanh)
+    z, r1, r2, b, dtype = _to_compute_dtype(z, r1, r2, b)
+    return torch.ops.hvae.sylvester_triangular_inverse(z, r1, r2, b, flips, packed, diag_tanh).to(dtype)
 
 
 # ---------------------------------------------------------------------------

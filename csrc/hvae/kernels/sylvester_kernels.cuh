@@ -49,7 +49,7 @@ __device__ __forceinline__ T sylvester_block_sum(T v, T* scratch) {
 template <typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_forward_kernel(SylvesterParams<T> p) {
-  extern __shared__ unsigned char smem_raw[];
+  extern __shared__ __align__(16) unsigned char smem_raw[];
   T* zc = reinterpret_cast<T*>(smem_raw);
   const int64_t D = p.dim, K = p.num_flows;
   T* u = zc + D;
@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
 template <bool Accumulate, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_backward_kernel(SylvesterBackwardParams<T> bp) {
-  extern __shared__ unsigned char smem_raw[];
+  extern __shared__ __align__(16) unsigned char smem_raw[];
   const SylvesterParams<T>& p = bp.fwd;
   const int64_t D = p.dim, K = p.num_flows;
   const int64_t F = sylvester_factor_size(D, p.packed);
@@ -160,6 +160,16 @@ __global__ void __launch_bounds__(kSylvesterThreads)
                                      : bp.grad_logdet[n * bp.gl_batch_stride];
       const T* zk = bp.zs + (n * K + k) * D;
       const T* ak = bp.as + (n * K + k) * D;
+      if (!Accumulate && !p.packed) {
+        // stored dense gradients: write the zeros below the diagonal here
+        // (coalesced), so the buffers need no separate zero fill
+        for (int64_t e = threadIdx.x; e < D * D; e += blockDim.x) {
+          if (e % D < e / D) {
+            g1[e] = T(0);
+            g2[e] = T(0);
+          }
+        }
+      }
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zk[flip ? D - 1 - j : j];
         h[j] = tanh_(ak[j]);
