@@ -56,6 +56,8 @@ def main(argv=None) -> int:
     print(format_table(rows))
     print(f"\n{args.threads} CPU thread(s); times are medians (torch.utils.benchmark); "
           "speedup = baseline time / our time, measured in this run.")
+    print("peak = bytes allocated by torch during one call beyond its inputs "
+          "(CUDA allocator statistics; CPU: profiler memory events); peak/param = our peak / parameter bytes.")
     if args.out:
         write_json(args.out, rows, args.threads)
         print(f"wrote {args.out}")
@@ -65,6 +67,9 @@ def main(argv=None) -> int:
     missed = [r for r in rows if r.target and r.speedup < r.target]
     if missed:
         print(f"{len(missed)} case(s) below their target speedup", file=sys.stderr)
+    over = [r for r in rows if r.peak_target and r.peak_per_param is not None and r.peak_per_param > r.peak_target]
+    if over:
+        print(f"{len(over)} case(s) above their peak-memory bound", file=sys.stderr)
     return 0
 
 

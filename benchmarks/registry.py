@@ -25,6 +25,8 @@ class Case:
     elements: int = 0  # items processed per call, for elements/s
     bytes_moved: int = 0  # minimal bytes read + written per call, for GB/s (0: not reported)
     target: Optional[float] = None  # speedup the project promises against the first baseline
+    param_bytes: int = 0  # bytes of the op's parameter tensors: the unit of peak memory (0: not reported)
+    peak_target: Optional[float] = None  # promised bound on our peak memory / param_bytes
 
 
 # suite name -> factory(devices, dtypes, quick) -> cases

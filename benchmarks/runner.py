@@ -27,6 +27,12 @@ class Row:
     elements_per_s: Optional[float]
     gb_per_s: Optional[float]
     target: Optional[float]
+    # Peak bytes allocated by torch during one call, above what was allocated
+    # before it (see peak_bytes), and ours relative to the case's param_bytes.
+    ours_peak_bytes: Optional[int] = None
+    baseline_peak_bytes: Optional[int] = None
+    peak_per_param: Optional[float] = None
+    peak_target: Optional[float] = None
 
 
 def median_seconds(fn, threads: int, min_run_time: float) -> float:
@@ -37,8 +43,45 @@ def median_seconds(fn, threads: int, min_run_time: float) -> float:
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
-def run_case(case: Case, threads: int, min_run_time: float) -> List[Row]:
+def peak_bytes(fn, device: str) -> Optional[int]:
+    """Peak bytes allocated by torch during one call of `fn`, above what was
+    allocated when it started: temporaries, saved tensors, gradients and
+    outputs count, inputs that exist before the call do not.
+
+    CUDA: the caching allocator's statistics (allocated, not reserved, bytes).
+    CPU: torch keeps no allocator statistics, so one call runs under the
+    profiler with profile_memory=True, which records every allocation and free
+    of torch's CPU allocator with its size; replaying them in time order gives
+    the peak. None when the profiler does not expose its memory events."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    results = getattr(prof.profiler, "kineto_results", None)
+    if results is None:
+        return None
+    events = sorted(
+        ((e.start_ns(), e.nbytes()) for e in results.events()
+         if e.name() == "[memory]" and "CPU" in str(e.device_type())),
+        key=lambda event: event[0],
+    )
+    live = peak = 0
+    for _, nbytes in events:  # allocations are positive, frees negative
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+def run_case(case: Case, threads: int, min_run_time: float, memory: bool = True) -> List[Row]:
     ours = median_seconds(case.ours, threads, min_run_time)
+    ours_peak = peak_bytes(case.ours, case.device) if memory else None
     common = dict(
         suite=case.suite,
         case=case.name,
@@ -47,6 +90,9 @@ def run_case(case: Case, threads: int, min_run_time: float) -> List[Row]:
         ours_s=ours,
         elements_per_s=case.elements / ours if case.elements else None,
         gb_per_s=case.bytes_moved / ours / 1e9 if case.bytes_moved else None,
+        ours_peak_bytes=ours_peak,
+        peak_per_param=ours_peak / case.param_bytes if (ours_peak is not None and case.param_bytes) else None,
+        peak_target=case.peak_target,
     )
     if not case.baselines:
         return [Row(baseline="-", baseline_s=None, speedup=None, target=None, **common)]
@@ -55,7 +101,8 @@ def run_case(case: Case, threads: int, min_run_time: float) -> List[Row]:
         base = median_seconds(fn, threads, min_run_time)
         rows.append(
             Row(baseline=name, baseline_s=base, speedup=base / ours,
-                target=case.target if i == 0 else None, **common)
+                target=case.target if i == 0 else None,
+                baseline_peak_bytes=peak_bytes(fn, case.device) if memory else None, **common)
         )
     return rows
 
@@ -69,8 +116,27 @@ def _time(seconds: Optional[float]) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
+def _bytes(n: Optional[int]) -> str:
+    if n is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+def _peak_ratio(r: Row) -> str:
+    if r.peak_per_param is None:
+        return "-"
+    text = f"{r.peak_per_param:.2f}"
+    if r.peak_target:
+        text += f" (<={r.peak_target:g} {'ok' if r.peak_per_param <= r.peak_target else 'MISSED'})"
+    return text
+
+
 def format_table(rows: List[Row]) -> str:
-    header = ("case", "device", "dtype", "ours", "baseline", "base time", "speedup", "target", "elem/s", "GB/s")
+    header = ("case", "device", "dtype", "ours", "baseline", "base time", "speedup", "target", "elem/s", "GB/s",
+              "peak", "base peak", "peak/param")
     lines = [header]
     for r in rows:
         lines.append((
@@ -84,6 +150,9 @@ def format_table(rows: List[Row]) -> str:
             f">={r.target:g}x {'ok' if r.speedup >= r.target else 'MISSED'}" if r.target else "",
             f"{r.elements_per_s:.3g}" if r.elements_per_s else "-",
             f"{r.gb_per_s:.3g}" if r.gb_per_s else "-",
+            _bytes(r.ours_peak_bytes),
+            _bytes(r.baseline_peak_bytes),
+            _peak_ratio(r),
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []

@@ -1,0 +1,142 @@
+"""The benchmark runner on a toy suite: table, JSON, peak memory, --quick.
+
+Timings are not checked (they are not reproducible); what is checked is that
+every case becomes rows with the right fields, and that the peak-memory
+measure counts exactly the bytes a call allocates beyond its inputs.
+"""
+
+import json
+
+import pytest
+import torch
+
+from benchmarks import __main__ as cli
+from benchmarks.registry import SUITES, Case, suite
+from benchmarks.runner import format_table, peak_bytes, run_case
+
+MB = 1 << 20
+
+
+def _temporary_then_result(device):
+    """Allocates 4 MiB, then 2 MiB while the first is alive, frees the first
+    and returns the second: peak 6 MiB, 2 MiB still alive at the end."""
+    x = torch.ones(MB // 4, device=device)  # an input: allocated before the call
+
+    def fn():
+        a = x.repeat(4)  # 4 MiB
+        b = torch.empty(MB // 2, device=device)  # 2 MiB while `a` is alive
+        del a
+        return b
+
+    return fn
+
+
+@pytest.fixture
+def toy_suite():
+    calls = []
+
+    @suite("toy")
+    def toy(devices, dtypes, quick):
+        calls.append(quick)
+        for device in devices:
+            for dtype in dtypes:
+                n = 1 << (10 if quick else 12)
+                x = torch.linspace(0, 1, n, device=device, dtype=dtype)
+                yield Case(
+                    suite="toy", name=f"sin n={n}", device=device, dtype=dtype,
+                    ours=lambda x=x: torch.sin(x), baselines={"cos": lambda x=x: torch.cos(x)},
+                    elements=n, bytes_moved=2 * n * x.element_size(), target=0.01,
+                    param_bytes=n * x.element_size(), peak_target=3.0,
+                )
+
+    yield calls
+    del SUITES["toy"]
+
+
+def test_peak_bytes_counts_temporaries_not_inputs(device):
+    fn = _temporary_then_result(device)
+    peak = peak_bytes(fn, device)
+    assert 6 * MB <= peak <= 6 * MB + 4096, peak
+
+
+def test_peak_bytes_of_an_allocation_free_call(device):
+    x = torch.ones(1000, device=device)
+    assert peak_bytes(lambda: x.add_(x), device) == 0  # (a Python scalar would be wrapped in a 0-dim tensor)
+
+
+def test_run_case_rows_and_table():
+    x = torch.ones(MB // 4)
+    case = Case(suite="toy", name="add", device="cpu", dtype=torch.float32, ours=lambda: x + x,
+                baselines={"a": lambda: x * x, "b": lambda: (x + x) * x},
+                elements=x.numel(), bytes_moved=8 * x.numel(), target=1e-3,
+                param_bytes=4 * x.numel(), peak_target=1.5)
+    rows = run_case(case, threads=1, min_run_time=0.01)
+    assert [r.baseline for r in rows] == ["a", "b"]
+    assert rows[0].target == 1e-3 and rows[1].target is None  # the target is against the first baseline
+    for r in rows:
+        assert r.ours_peak_bytes == MB  # one output of 1 MiB
+        assert r.peak_per_param == 1.0 and r.peak_target == 1.5
+        assert r.speedup == pytest.approx(r.baseline_s / r.ours_s)
+    assert rows[0].baseline_peak_bytes == MB
+    assert rows[1].baseline_peak_bytes == 2 * MB  # x + x alive while (x + x) * x is written
+    table = format_table(rows)
+    assert "peak/param" in table and "1.00 (<=1.5 ok)" in table and "1.05 MB" in table
+
+
+def test_run_case_without_memory_or_baselines():
+    case = Case(suite="toy", name="noop", device="cpu", dtype=torch.float32, ours=lambda: None)
+    (row,) = run_case(case, threads=1, min_run_time=0.01, memory=False)
+    assert row.baseline == "-" and row.speedup is None
+    assert row.ours_peak_bytes is None and row.peak_per_param is None
+    assert "noop" in format_table([row])
+
+
+def test_cli_quick_table_and_json(toy_suite, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = cli.main(["--suite", "toy", "--device", "cpu", "--dtype", "float32", "--dtype", "float64",
+                     "--quick", "--threads", "1", "--min-run-time", "0.01", "--out", str(out)])
+    assert code == 0
+    assert toy_suite == [True]  # --quick reaches the suite
+    printed = capsys.readouterr().out
+    assert "toy/sin n=1024" in printed and "peak/param" in printed and "(<=3 ok)" in printed
+    data = json.loads(out.read_text())
+    assert data["environment"]["threads"] == 1
+    rows = data["rows"]
+    assert {(r["dtype"], r["baseline"]) for r in rows} == {("float32", "cos"), ("float64", "cos")}
+    for r in rows:
+        size = 4 if r["dtype"] == "float32" else 8
+        assert r["case"] == "sin n=1024" and r["target"] == 0.01 and r["peak_target"] == 3.0
+        assert r["ours_peak_bytes"] == 1024 * size  # the output
+        assert r["baseline_peak_bytes"] == 1024 * size
+        assert r["peak_per_param"] == 1.0
+
+
+def test_cli_full_sizes_without_quick(toy_suite, capsys):
+    assert cli.main(["--suite", "toy", "--device", "cpu", "--dtype", "float32",
+                     "--threads", "1", "--min-run-time", "0.01"]) == 0
+    assert toy_suite == [False]
+    assert "toy/sin n=4096" in capsys.readouterr().out
+
+
+def test_sylvester_suite_quick_cases():
+    # The registered T-SNF suite: the promised case is in --quick with its
+    # targets, and its byte counts follow the packed layout. Nothing is timed.
+    from benchmarks import suites  # noqa: F401  (registers the suites)
+
+    cases = list(SUITES["sylvester"](["cpu"], [torch.float32], True))
+    names = [c.name for c in cases]
+    assert "fwd B=256 D=64 K=8" in names and "fwd+bwd B=256 D=64 K=8" in names
+    for case in cases:
+        batch, dim, num_flows = (int(part.split("=")[1]) for part in case.name.split()[1:])
+        tri = dim * (dim + 1) // 2
+        assert case.param_bytes == 4 * batch * num_flows * (2 * tri + dim)
+        assert case.peak_target == 3.0 and case.elements == batch * num_flows
+        assert list(case.baselines) == ["reference (dense bmm)"]
+        promised = case.name == "fwd+bwd B=256 D=64 K=8"
+        assert case.target == (20.0 if promised else None)
+        extra = 4 * (4 * batch * dim + 2 * batch) if case.name.startswith("fwd+bwd") else 4 * (2 * batch * dim + batch)
+        params_passes = 3 if case.name.startswith("fwd+bwd") else 1
+        assert case.bytes_moved == params_passes * case.param_bytes + extra
+    small = cases[1]  # fwd+bwd B=256 D=16 K=4: run ours once
+    grads = small.ours()
+    assert [g.shape for g in grads] == [(256, 16), (256, 4, 136), (256, 4, 136), (256, 4, 16)]
