@@ -291,7 +291,9 @@ def test_backward_matches_reference_formula():
         theta = theta.clamp(max=3.1)
         ours = op_dtheta_dkappa(m, kappa, theta)
         ref = reference_dtheta_dkappa(m, kappa, theta, 16)
-        torch.testing.assert_close(ours, ref, rtol=1e-9, atol=0)
+        # 1e-7: at kappa = 1e6, 1 - A ~ 5e-7 carries the rounding of A (~1e-16)
+        # of the two Bessel implementations as a ~1e-9 relative difference.
+        torch.testing.assert_close(ours, ref, rtol=1e-7, atol=0)
 
 
 def op_dtheta_dkappa(m, kappa, theta, dtype=torch.float64):
