@@ -2,3 +2,4 @@
 
 from . import bessel  # noqa: F401
 from . import sylvester  # noqa: F401
+from . import vmf  # noqa: F401

@@ -9,5 +9,6 @@ family; the public names are re-exported here.
 
 from .bessel import iv_ratio, log_iv, log_ive
 from .sylvester import sylvester_triangular
+from .vmf import vmf_rsample
 
-__all__ = ["log_iv", "log_ive", "iv_ratio", "sylvester_triangular"]
+__all__ = ["log_iv", "log_ive", "iv_ratio", "sylvester_triangular", "vmf_rsample"]
