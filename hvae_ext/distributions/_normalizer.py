@@ -37,7 +37,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..special import iv_ratio, log_iv
+from ..special import iv_ratio, log_iv, log_ive
 
 __all__ = ["log_sphere_area", "log_normalized_iv", "vmf_log_normalizer", "mean_resultant_length"]
 
@@ -54,8 +54,9 @@ def log_sphere_area(m: int) -> float:
     return math.log(2.0) + 0.5 * m * math.log(math.pi) - math.lgamma(0.5 * m)
 
 
-def _log_normalized_iv_value(v: float, kappa: Tensor) -> Tensor:
-    """log S_v(kappa) in kappa's dtype (no autograd; see _LogNormalizedIv)."""
+def _log_normalized_iv_value(v: float, kappa: Tensor, scaled: bool) -> Tensor:
+    """log S_v(kappa) (``scaled``: log S_v(kappa) - kappa) in kappa's dtype (no
+    autograd; see _LogNormalizedIv)."""
     y = kappa * kappa / (4.0 * (v + 1.0))
     use_series = y <= _SERIES_MAX_Y
 
@@ -68,35 +69,42 @@ def _log_normalized_iv_value(v: float, kappa: Tensor) -> Tensor:
         term = term * q / (k * (v + k))
         total = total + term
     series = torch.log1p(total)
+    if scaled:
+        series = series - kappa
 
     # Large-kappa branch: lgamma(v+1) + v log(2/kappa) + log I_v(kappa). Its
     # terms cancel down to log S >= log1p(y) > 0.69 here, an absolute rounding
     # of ~1e-16 * (v log v + kappa) relative to a value that is at least ~y.
     safe = torch.where(use_series, torch.ones_like(kappa), kappa)
-    direct = math.lgamma(v + 1.0) + v * (math.log(2.0) - torch.log(safe)) + log_iv(v, safe)
+    log_bessel = log_ive(v, safe) if scaled else log_iv(v, safe)
+    direct = math.lgamma(v + 1.0) + v * (math.log(2.0) - torch.log(safe)) + log_bessel
     return torch.where(use_series, series, direct)
 
 
 class _LogNormalizedIv(torch.autograd.Function):
-    """log S_v(kappa) with the derivative A_m(kappa) = iv_ratio(v, kappa) computed
-    directly: differentiating the formula would subtract v/kappa from
-    R_v + v/kappa, which cancels for kappa << v. The backward is itself
-    differentiable (through iv_ratio), so second derivatives are right."""
+    """log S_v(kappa) (``scaled``: minus kappa, from log_ive, so that nothing
+    of size kappa is added and subtracted) with the derivative
+    A_m(kappa) = iv_ratio(v, kappa) (``scaled``: A_m - 1) computed directly:
+    differentiating the formula would subtract v/kappa from R_v + v/kappa,
+    which cancels for kappa << v. The backward is itself differentiable
+    (through iv_ratio), so second derivatives are right."""
 
     @staticmethod
-    def forward(kappa: Tensor, v: float) -> Tensor:
-        return _log_normalized_iv_value(v, kappa)
+    def forward(kappa: Tensor, v: float, scaled: bool) -> Tensor:
+        return _log_normalized_iv_value(v, kappa, scaled)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        kappa, v = inputs
+        kappa, v, scaled = inputs
         ctx.save_for_backward(kappa)
         ctx.v = v
+        ctx.scaled = scaled
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (kappa,) = ctx.saved_tensors
-        return grad * iv_ratio(ctx.v, kappa), None
+        a = iv_ratio(ctx.v, kappa)
+        return grad * (a - 1.0 if ctx.scaled else a), None, None
 
 
 def _as_float64(kappa: Tensor) -> Tensor:
@@ -109,11 +117,12 @@ def _check_m(m: int) -> int:
     return m
 
 
-def log_normalized_iv(m: int, kappa: Tensor) -> Tensor:
-    """log S_v(kappa) = log(Gamma(v+1) (2/kappa)^v I_v(kappa)), v = m/2 - 1, in
-    float64 (whatever kappa's dtype), differentiable with derivative A_m(kappa)."""
+def log_normalized_iv(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
+    """log S_v(kappa) = log(Gamma(v+1) (2/kappa)^v I_v(kappa)), v = m/2 - 1
+    (``scaled``: log S_v(kappa) - kappa), in float64 whatever kappa's dtype,
+    differentiable with derivative A_m(kappa) (``scaled``: A_m(kappa) - 1)."""
     m = _check_m(m)
-    return _LogNormalizedIv.apply(_as_float64(kappa), 0.5 * m - 1.0)
+    return _LogNormalizedIv.apply(_as_float64(kappa), 0.5 * m - 1.0, scaled)
 
 
 def mean_resultant_length(m: int, kappa: Tensor) -> Tensor:
@@ -137,8 +146,5 @@ def vmf_log_normalizer(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
         m: the ambient dimension, >= 2.
         kappa: concentrations >= 0, any shape.
     """
-    kappa64 = _as_float64(kappa)
-    out = -log_sphere_area(_check_m(m)) - log_normalized_iv(m, kappa64)
-    if scaled:
-        out = out + kappa64
+    out = -log_sphere_area(_check_m(m)) - log_normalized_iv(m, kappa, scaled=scaled)
     return out.to(kappa.dtype)
