@@ -18,6 +18,7 @@ import functools
 import math
 
 import mpmath as mp
+import numpy
 import pytest
 import torch
 from torch.distributions import kl_divergence
@@ -233,7 +234,7 @@ def test_huge_dimension_and_concentration_float32(kind):
 
 # --- normalization ------------------------------------------------------------
 
-def _log_integral_of_density(dist: VonMisesFisher, nodes: int = 64, panels: int = 64) -> torch.Tensor:
+def _log_integral_of_density(dist: VonMisesFisher, nodes: int = 32, panels: int = 32) -> torch.Tensor:
     """log of the integral of exp(log_prob) over S^{m-1}, batch shape (), via
     z = cos(theta) mu + sin(theta) e_perp: integral of
     p(z(theta)) |S^{m-2}| sin(theta)^{m-2} d theta over [0, theta_max], with
@@ -241,8 +242,7 @@ def _log_integral_of_density(dist: VonMisesFisher, nodes: int = 64, panels: int 
     m = dist.m
     kappa = dist.concentration.item()
     theta_max = math.pi if kappa == 0 else min(math.pi, 2.0 * math.sqrt(2.0 * (m + 100.0) / kappa))
-    x, w = torch.from_numpy(__import__("numpy").polynomial.legendre.leggauss(nodes)[0]), torch.from_numpy(
-        __import__("numpy").polynomial.legendre.leggauss(nodes)[1])
+    x, w = (torch.from_numpy(a) for a in numpy.polynomial.legendre.leggauss(nodes))
     edges = torch.linspace(0, theta_max, panels + 1, dtype=torch.float64)
     half = (edges[1:] - edges[:-1]).unsqueeze(1) / 2
     theta = (edges[:-1].unsqueeze(1) + half * (x + 1)).reshape(-1)
@@ -482,3 +482,108 @@ def test_torch_compile_fullgraph():
         torch._dynamo.reset()
         compiled = torch.compile(fn, fullgraph=True)
         torch.testing.assert_close(compiled(*args), fn(*args))
+
+
+# --- sampling (through the sampler op) ----------------------------------------
+
+# Monte Carlo checks: |estimate - exact| <= 5 standard errors (estimated from
+# the same draws) + a rounding floor; a false failure has probability ~6e-7 per
+# check under the normal approximation.
+Z = 5.0
+
+MC_CASES = [(2, 0.7), (3, 4.0), (5, 2.0), (16, 0.0), (64, 30.0), (512, 10.0), (1000, 5e3)]
+
+
+def _mc_dist(dtype=torch.float64, device="cpu"):
+    n = len(MC_CASES)
+    return [VonMisesFisher(_unit((m,), 10 + m).to(device=device, dtype=dtype), torch.tensor(k, dtype=dtype,
+                                                                                         device=device))
+            for m, k in MC_CASES[:n]]
+
+
+def _assert_mc(samples: torch.Tensor, exact: torch.Tensor, what):
+    """samples: [n, ...] draws whose mean estimates `exact` (shape [...])."""
+    n = samples.shape[0]
+    est = samples.mean(0)
+    se = samples.std(0) / math.sqrt(n)
+    bound = Z * se + 1e-12 * (1 + exact.abs())
+    assert ((est - exact).abs() <= bound).all(), (what, est, exact, se)
+
+
+def test_rsample_shapes_and_sphere(device):
+    loc = _unit((4, 1, 6), 0).to(device)
+    kappa = torch.tensor([0.0, 1.0, 1e6], dtype=torch.float64, device=device)
+    p = VonMisesFisher(loc, kappa)
+    for sample_shape in [(), (1,), (7,), (2, 3)]:
+        z = p.rsample(sample_shape)
+        assert z.shape == tuple(sample_shape) + (4, 3, 6) and z.dtype == loc.dtype and z.device == loc.device
+        torch.testing.assert_close(z.norm(dim=-1), torch.ones(z.shape[:-1], dtype=z.dtype, device=device))
+        assert torch.isfinite(p.log_prob(z)).all()
+    assert p.sample((5,)).shape == (5, 4, 3, 6) and not p.sample().requires_grad
+    # Empty sample and batch shapes.
+    assert p.rsample((0,)).shape == (0, 4, 3, 6)
+    assert VonMisesFisher(loc[:0], kappa).rsample((2,)).shape == (2, 0, 3, 6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rsample_generator_reproducible(dtype, device):
+    p = VonMisesFisher(_unit((3, 5), 1).to(device=device, dtype=dtype), torch.tensor([0.1, 3.0, 300.0],
+                                                                                     dtype=dtype, device=device))
+    g1 = torch.Generator(device=device).manual_seed(123)
+    g2 = torch.Generator(device=device).manual_seed(123)
+    a = p.rsample((4,), generator=g1)
+    b = p.rsample((4,), generator=g2)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, p.rsample((4,), generator=g1))
+
+
+def test_rsample_huge_float32():
+    m = 10000
+    p = VonMisesFisher(e1(2, m, torch.float32), torch.tensor([1e6, 1e-3]))
+    z = p.rsample((64,), generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(z).all()
+    torch.testing.assert_close(z.norm(dim=-1), torch.ones(64, 2))
+    lp = p.log_prob(z)
+    assert torch.isfinite(lp).all()
+    # log p at the draws agrees with float64 evaluation of the same points.
+    p64 = VonMisesFisher(e1(2, m, torch.float64), torch.tensor([1e6, 1e-3], dtype=torch.float64))
+    torch.testing.assert_close(lp.double(), p64.log_prob(z.double()), rtol=2e-6, atol=1e-3)
+
+
+def test_mc_mean_entropy_kl():
+    torch.manual_seed(0)
+    n = 20000
+    for (m, k), p in zip(MC_CASES, _mc_dist()):
+        z = p.rsample((n,))
+        _assert_mc(z, p.mean, ("mean", m, k))
+        lp = p.log_prob(z)
+        _assert_mc(-lp, p.entropy(), ("entropy", m, k))
+        u = HypersphericalUniform(m, dtype=torch.float64)
+        _assert_mc(lp - u.log_prob(z), kl_divergence(p, u), ("kl_uniform", m, k))
+        q = VonMisesFisher(torch.nn.functional.normalize(p.loc + 0.3 * _unit((m,), 99), dim=-1), 0.5 * k + 1.0)
+        _assert_mc(lp - q.log_prob(z), kl_divergence(p, q), ("kl_vmf", m, k))
+
+
+def test_mc_gradients_through_rsample():
+    # d/dkappa E[mu^T z] = A'(kappa) and d/dkappa E[-log p(z)] = dH/dkappa
+    # (the score term E[d/dkappa log p] vanishes), estimated pathwise.
+    torch.manual_seed(1)
+    n = 20000
+    for m, k in [(3, 4.0), (5, 2.0), (64, 30.0)]:
+        mu = _unit((m,), 5)
+        kappa = torch.tensor(k, dtype=torch.float64, requires_grad=True)
+        p = VonMisesFisher(mu, kappa.expand(n))
+        z = p.rsample()
+        per_sample_t = z @ mu
+        (g_t,) = torch.autograd.grad(per_sample_t.sum(), kappa, retain_graph=True)
+        # Per-sample pathwise gradients, for the standard error.
+        kk = kappa.detach().expand(n).clone().requires_grad_()
+        zz = VonMisesFisher(mu, kk).rsample(generator=torch.Generator().manual_seed(2))
+        (gt,) = torch.autograd.grad(zz @ mu, kk, torch.ones(n, dtype=torch.float64), retain_graph=True)
+        a = float(_mp(m, k)[1])
+        a_prime = torch.tensor(1 - a * a - (m - 1) * a / k, dtype=torch.float64)
+        _assert_mc(gt, a_prime, ("dA/dkappa", m, k))
+        (gh,) = torch.autograd.grad(-VonMisesFisher(mu, kk).log_prob(zz), kk, torch.ones(n, dtype=torch.float64))
+        (dh,) = torch.autograd.grad(VonMisesFisher(mu, kappa).entropy(), kappa)
+        _assert_mc(gh, dh, ("dH/dkappa", m, k))
+        assert torch.isfinite(g_t)
