@@ -8,3 +8,4 @@ and the autograd formulas are registered here, one module per op family.
 from hvae_ext import _C  # noqa: F401  (importing it registers torch.ops.hvae)
 
 from . import bessel  # noqa: F401
+from . import vmf  # noqa: F401

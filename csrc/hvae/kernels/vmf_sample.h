@@ -1,0 +1,136 @@
+// One vMF sample (forward) and its gradient (backward), shared by the CPU
+// loop and the CUDA thread-per-sample kernel. The CUDA warp-per-sample
+// kernels (vmf_kernels.cuh) split the same O(m) loops across lanes.
+#pragma once
+
+#include "../vmf.h"
+
+namespace hvae {
+
+template <typename T>
+struct VmfSampleParams {
+  const T* __restrict__ loc;    // [n, m], strides below (elements)
+  const T* __restrict__ kappa;  // [n], stride below
+  T* __restrict__ z;            // [n, m] contiguous output
+  T* __restrict__ theta;        // [n] output: angle between z and loc
+  int64_t loc_stride0;
+  int64_t loc_stride1;
+  int64_t kappa_stride;
+  int64_t n;
+  int64_t m;
+  uint64_t seed;    // Philox key
+  uint64_t offset;  // first Philox block of every sample's stream
+};
+
+template <typename T>
+struct VmfBackwardParams {
+  const T* __restrict__ grad_z;  // [n, m] contiguous
+  const T* __restrict__ z;       // [n, m] contiguous (the forward's output)
+  const T* __restrict__ theta;   // [n] contiguous
+  const T* __restrict__ loc;     // [n, m], strides below
+  const T* __restrict__ kappa;   // [n], stride below
+  T* __restrict__ grad_loc;      // [n, m] contiguous output
+  T* __restrict__ grad_kappa;    // [n] output, or nullptr when not needed
+  int64_t loc_stride0;
+  int64_t loc_stride1;
+  int64_t kappa_stride;
+  int64_t n;
+  int64_t m;
+};
+
+// Quadrature nodes: float32 gradients need ~1e-5, float64 ones ~1e-7.
+template <typename T>
+struct VmfQuadratureNodes {
+  static constexpr int value = sizeof(T) > 4 ? 16 : 8;
+};
+
+// z = R (cos theta, sin theta v / |v|), v the m - 1 tangent normals, which
+// are first written into z[1..m-1] (the output row doubles as scratch).
+template <typename T>
+HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
+  const int64_t m = p.m;
+  const T* mu = p.loc + i * p.loc_stride0;
+  const int64_t ls = p.loc_stride1;
+  T* z = p.z + i * m;
+  const T kappa = p.kappa[i * p.kappa_stride];
+  const VmfAngle<T> a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, kappa);
+  p.theta[i] = a.theta;
+
+  for (int64_t k = 0; k < vmf_normal_pairs(m); ++k) {
+    const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
+    z[1 + 2 * k] = g.z0;
+    if (2 + 2 * k < m) z[2 + 2 * k] = g.z1;
+  }
+  T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
+  for (int64_t j = 1; j < m; ++j) {
+    const T v = z[j], mj = mu[j * ls];
+    norm2 += v * v;
+    tail_sq += mj * mj;
+    mu_dot_v += mj * v;
+  }
+  if (!(norm2 > T(0))) {  // all normals 0 (probability ~2^-32 at m = 2): any direction
+    for (int64_t j = 1; j < m; ++j) z[j] = T(0);
+    z[1] = T(1);
+    norm2 = T(1);
+    mu_dot_v = mu[ls];
+  }
+  const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+  const T scale = a.sin_theta / sqrt_(norm2);  // z'_j = scale v_j, j >= 1
+  // u^T z' = u1 cos theta + sigma sum_j mu_j z'_j;  z = -sigma z' + (2 u^T z'/q) sigma u
+  const T utz = r.u1 * a.cos_theta + r.sigma * scale * mu_dot_v;
+  const T c = T(2) * utz / r.q;
+  z[0] = r.sigma * (c * r.u1 - a.cos_theta);
+  for (int64_t j = 1; j < m; ++j) z[j] = c * mu[j * ls] - r.sigma * scale * z[j];
+}
+
+// Gradients of sum(grad_z * z) for one sample. z = R(mu) z'(kappa):
+//   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
+//   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
+// with z' = R z, h = R g (R is its own inverse) and v the unit tangent of z'.
+template <typename T>
+HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
+  const int64_t m = p.m;
+  const T* mu = p.loc + i * p.loc_stride0;
+  const int64_t ls = p.loc_stride1;
+  const T* z = p.z + i * m;
+  const T* g = p.grad_z + i * m;
+  T* gl = p.grad_loc + i * m;
+
+  T tail_sq = T(0), mz = T(0), mg = T(0);
+  for (int64_t j = 1; j < m; ++j) {
+    const T mj = mu[j * ls];
+    tail_sq += mj * mj;
+    mz += mj * z[j];
+    mg += mj * g[j];
+  }
+  const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+  const T uz = r.u1 * z[0] + r.sigma * mz;  // u^T z
+  const T ug = r.u1 * g[0] + r.sigma * mg;  // u^T g
+  const T cz = T(2) * uz / r.q, cg = T(2) * ug / r.q;
+  const T pz = r.sigma * uz;  // u^T z' = u^T R z = (R u)^T z = sigma u^T z
+  const T k1 = T(2) * pz / r.q, k2 = T(2) * ug / r.q, k3 = T(4) * ug * pz / (r.q * r.q);
+  // j = 0: u_0 = u1, z'_0 = -sigma (z_0 - cz u1), h_0 = -sigma (g_0 - cg u1)
+  const T zp0 = -r.sigma * (z[0] - cz * r.u1);
+  const T h0 = -r.sigma * (g[0] - cg * r.u1);
+  gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
+  T ht = T(0), t2 = T(0);
+  for (int64_t j = 1; j < m; ++j) {
+    const T mj = mu[j * ls];
+    const T zpj = -r.sigma * z[j] + cz * mj;  // u_j = sigma mu_j
+    const T hj = -r.sigma * g[j] + cg * mj;
+    ht += hj * zpj;
+    t2 += zpj * zpj;
+    gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
+  }
+  if (p.grad_kappa == nullptr) return;
+  const double kappa = double(p.kappa[i * p.kappa_stride]);
+  const double theta = double(p.theta[i]);
+  const double A = vmf_mean_cos(double(m), kappa);
+  const double dtheta = vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
+  double tangent = 0.0;
+  if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
+  const double gk = dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent);
+  p.grad_kappa[i] = T(dtheta == 0.0 ? 0.0 : gk);
+}
+
+}  // namespace hvae
