@@ -42,8 +42,8 @@ def _mp(m: int, kappa: float):
         if kappa == 0:
             return mp.mpf(0), mp.mpf(0), log_area
         k = mp.mpf(kappa)
-        log_s = mp.loggamma(v + 1) + v * mp.log(2 / k) + mp.log(mp.besseli(v, k))
-        a = mp.besseli(v + 1, k) / mp.besseli(v, k)
+        log_s = mp.loggamma(v + 1) + v * mp.log(2 / k) + mp.log(mp.besseli(v, k, maxterms=10**6))
+        a = mp.besseli(v + 1, k, maxterms=10**6) / mp.besseli(v, k, maxterms=10**6)
         return log_s, a, log_area
 
 
@@ -55,7 +55,7 @@ def mp_log_c(m, kappa):
             return -_mp(m, 0.0)[2]
         v = mp.mpf(m) / 2 - 1
         k = mp.mpf(kappa)
-        return v * mp.log(k) - mp.log(mp.besseli(v, k)) - mp.mpf(m) / 2 * mp.log(2 * mp.pi)
+        return v * mp.log(k) - mp.log(mp.besseli(v, k, maxterms=10**6)) - mp.mpf(m) / 2 * mp.log(2 * mp.pi)
 
 
 def mp_kl_uniform(m, kappa):

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
+from .._ops.vmf import vmf_rsample
 from . import constraints as sphere_constraints
 from ._normalizer import (
     log_normalized_iv,
@@ -162,8 +163,6 @@ class VonMisesFisher(Distribution):
         drawn in one call of the sampler op (no Python loop over samples).
         ``generator`` (an extension of the torch.distributions signature) is
         the torch.Generator of loc's device to draw from."""
-        from .._ops.vmf import vmf_rsample
-
         shape = self._extended_shape(sample_shape)
         n = shape[:-1].numel()
         loc = self.loc.expand(shape).reshape(n, self.m)
