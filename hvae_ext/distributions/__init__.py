@@ -1,0 +1,18 @@
+"""Hyperspherical distributions in the torch.distributions API.
+
+* ``VonMisesFisher(loc, concentration)``: the vMF law on S^{m-1}, with
+  reparameterized sampling (hvae_ext's sampler op), log_prob, entropy, mean,
+  mode; KLs to ``HypersphericalUniform`` and to another vMF are registered
+  with ``torch.distributions.kl_divergence``.
+* ``HypersphericalUniform(dim)``: the uniform law on S^{dim-1} (``dim`` is
+  the ambient dimension m, as for ``VonMisesFisher``).
+* ``vmf_log_normalizer(m, kappa)``: log C_m(kappa), with derivative -A_m(kappa).
+"""
+
+from . import kl as _kl  # noqa: F401  (registers the KL divergences)
+from ._normalizer import vmf_log_normalizer
+from .constraints import sphere
+from .hyperspherical_uniform import HypersphericalUniform
+from .von_mises_fisher import VonMisesFisher
+
+__all__ = ["VonMisesFisher", "HypersphericalUniform", "vmf_log_normalizer", "sphere"]
