@@ -4,6 +4,8 @@
 # compute-sanitizer memcheck and racecheck on the CUDA tests of every op
 # family, and the CUDA benchmarks. Logs go to $OUT (default build/gpu).
 #   tools/gpu_checks.sh [stage ...]   stages: build test sanitize bench (default: all)
+# Optional: PYTEST_ARGS (extra pytest arguments), SANITIZERS (default
+# "memcheck racecheck"), TEST_LIMIT / SANITIZE_LIMIT (seconds per stage).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-build/gpu}"
@@ -31,11 +33,11 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv >"$OUT/s
 for stage in "${stages[@]}"; do
   case "$stage" in
     build) run 360 build.log python setup.py build_ext --inplace ;;
-    test) run 300 pytest.log python -m pytest -q -x -p no:cacheprovider ;;
+    test) run "${TEST_LIMIT:-300}" pytest.log python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} ;;
     sanitize)
       # Small CUDA cases only: the sanitizer slows kernels ~100x.
-      for tool in memcheck racecheck; do
-        run 240 "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 9 \
+      for tool in ${SANITIZERS:-memcheck racecheck}; do
+        run "${SANITIZE_LIMIT:-240}" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 9 \
           python -m pytest -q -x -p no:cacheprovider -m cuda -k "not statistic and not slow" tests
       done ;;
     bench) run 300 bench.log python -m benchmarks --device cuda --out "$OUT/bench.json" ;;
