@@ -52,7 +52,9 @@ def extension():
         print("hvae_ext: building CPU kernels only")
         return CppExtension(sources=sources, extra_compile_args={"cxx": cxx_flags}, **kwargs)
     print("hvae_ext: building CPU and CUDA kernels")
-    sources += sorted(glob.glob("csrc/ops/*.cu"))
+    # CUDA sources are named <family>_cuda.cu: torch's build names objects by
+    # file stem, so bessel.cpp and bessel.cu would both become bessel.o.
+    sources += sorted(glob.glob("csrc/ops/*_cuda.cu"))
     # No --use_fast_math: it flushes denormals and approximates exp/log, which
     # breaks the accuracy targets of the special functions.
     nvcc_flags = ["-O3", "-std=c++17", "-lineinfo", "--expt-relaxed-constexpr"]

@@ -1,6 +1,6 @@
 // Device-code compile check for the Sylvester flow kernels (built by CMake's
 // HVAE_CUDA_DEVICE_CHECK without torch; never linked or launched): every
-// kernel for float and double, as csrc/ops/sylvester.cu instantiates them.
+// kernel for float and double, as csrc/ops/sylvester_cuda.cu instantiates them.
 #include "hvae/kernels/sylvester_kernels.cuh"
 
 namespace hvae {
