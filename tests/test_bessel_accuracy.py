@@ -76,14 +76,14 @@ def _scale(fn, want, x):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("fn,col,kind", CASES, ids=[c[0] for c in CASES])
-def test_accuracy(fn, col, kind, dtype):
+def test_accuracy(fn, col, kind, dtype, device):
     ref = _ref(dtype)
     v_np, x_np, want = ref["v"], ref["x"], ref[col]
     v = torch.tensor(v_np, dtype=dtype)
     x = torch.tensor(x_np, dtype=dtype)
     # the reference points are exact in dtype
     assert np.array_equal(v.double().numpy(), v_np) and np.array_equal(x.double().numpy(), x_np)
-    got = _eval(fn, v, x).double().numpy()
+    got = _eval(fn, v.to(device), x.to(device)).double().cpu().numpy()
     tol = TOL[dtype][kind]
     finite = np.isfinite(want)
     assert finite.all(), "reference has non-finite values"
@@ -96,7 +96,7 @@ def test_accuracy(fn, col, kind, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-def test_finite_dense_grid(dtype):
+def test_finite_dense_grid(dtype, device):
     v1 = np.concatenate([[0.0, 0.5, 1.0], np.logspace(-6, 4, 150), np.arange(0.0, 40.0, 0.25)])
     x1 = np.logspace(-10, 7, 181)
     if dtype == torch.float64:
@@ -104,8 +104,8 @@ def test_finite_dense_grid(dtype):
     else:
         x1 = np.concatenate([x1, [1e19, 1e20, 1e30, float(np.finfo(np.float32).max)]])
     vv, xx = np.meshgrid(v1, x1, indexing="ij")
-    v = torch.tensor(vv.ravel(), dtype=dtype)
-    x = torch.tensor(xx.ravel(), dtype=dtype)
+    v = torch.tensor(vv.ravel(), dtype=dtype, device=device)
+    x = torch.tensor(xx.ravel(), dtype=dtype, device=device)
     for fn, _, _ in CASES:
         out = _eval(fn, v, x)
         bad = ~torch.isfinite(out)

@@ -243,5 +243,8 @@ def test_torch_compile_fullgraph(device):
 def test_cuda_matches_cpu(dtype):
     v, x = grid("cpu", dtype)
     for op in OPS:
-        # Same header math on both devices; device libm may differ by an ulp or two.
-        assert_close(op(v.cuda(), x.cuda()).cpu(), op(v, x), rtol=8 * torch.finfo(dtype).eps, atol=0)
+        # Same header math on both devices, but each device's log/exp/lgamma
+        # may differ by an ulp or two and the compilers contract different
+        # products into FMAs; 8.3 eps was seen on an H200 against the AVX2/FMA
+        # CPU path. Both are held to the mpmath contract in test_bessel_accuracy.
+        assert_close(op(v.cuda(), x.cuda()).cpu(), op(v, x), rtol=16 * torch.finfo(dtype).eps, atol=0)
