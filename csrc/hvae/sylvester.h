@@ -94,7 +94,10 @@ HVAE_HD T sylvester_log_q_stable(T d1, T d2, T a, T h) {
 // diagonals, raw pre-activations in diag_tanh mode; h = tanh a).
 template <typename T>
 HVAE_HD T sylvester_log_term(T r1, T r2, T a, T h, bool diag_tanh) {
-  const T s = sech2(a);
+  // (1 - h)(1 + h) loses relative accuracy only where s is tiny, and there
+  // q = 1 + r1 r2 s ~ 1 needs none; the cancelling branch below takes log s
+  // from a itself.
+  const T s = (T(1) - h) * (T(1) + h);
   if (!diag_tanh) return log_(fabs_(T(1) + r1 * r2 * s));
   const T q = T(1) + tanh_(r1) * tanh_(r2) * s;
   if (q >= T(kSylvesterDirectQ)) return log_(q);
@@ -109,11 +112,10 @@ struct SylvesterDiagTerm {
   T d_r1, d_r2, d_a;
 };
 
+// h = tanh a and s = sech^2 a, which the callers have at hand.
 template <typename T>
-HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh) {
+HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, T h, T s, bool diag_tanh) {
   SylvesterDiagTerm<T> out;
-  const T h = tanh_(a);
-  const T s = sech2(a);
   if (!diag_tanh) {
     const T q = T(1) + r1 * r2 * s;
     out.log_term = log_(fabs_(q));
@@ -146,6 +148,11 @@ HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh
   const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(log_(fabs_(h)) + log_s - log_q);
   out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
+}
+
+template <typename T>
+HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh) {
+  return sylvester_diag_term(r1, r2, a, tanh_(a), sech2(a), diag_tanh);
 }
 
 // ---------------------------------------------------------------------------
@@ -361,7 +368,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     for (int64_t i = 0; i < D; ++i) {
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
       const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
-      const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[i], p.diag_tanh);
+      const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[i], h[i], s[i], p.diag_tanh);
       g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
       sylvester_store<Accumulate>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed),
                                   gl * t.d_r2);

@@ -192,7 +192,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         const T d1 = r1[sylvester_row_offset(j, D, p.r1.row_stride, p.packed)];
         const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
         acc += sylvester_diag_value(d1, p.diag_tanh) * v[j];
-        const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[j], p.diag_tanh);
+        const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[j], hj, s[j], p.diag_tanh);
         const T chain1 = p.diag_tanh ? sech2(d1) : T(1);
         sylvester_store<Accumulate>(g1 + sylvester_row_offset(j, D, D, p.packed), v[j] * hj * chain1 + gl * t.d_r1);
         const T ga = acc * s[j] + gl * t.d_a;
