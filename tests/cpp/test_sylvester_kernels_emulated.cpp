@@ -222,13 +222,13 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.grad_r1 = g1_host.data();
     q.grad_r2 = g2_host.data();
     q.grad_b = gb_host.data();
-    std::vector<double> w(6 * D);
+    std::vector<double> w(10 * D);
     for (int64_t n = 0; n < B; ++n) {
       double* s = w.data();
       if (c.shared) {
-        hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+        hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
       } else {
-        hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+        hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
       }
     }
   }

@@ -250,9 +250,12 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         }
         const T d1 = r1[sylvester_row_offset(j, D, rs1, read_packed)];
         const T d2 = r2[sylvester_row_offset(j, D, rs2, read_packed)];
-        acc += sylvester_diag_value(d1, p.diag_tanh) * v[j];
-        const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[j], hj, s[j], p.diag_tanh);
+        const T t1 = sylvester_diag_value(d1, p.diag_tanh);
+        acc += t1 * v[j];
         const T chain1 = p.diag_tanh ? sech2(d1) : T(1);
+        const SylvesterDiagTerm<T> t =
+            sylvester_diag_term<false>(d1, d2, t1, sylvester_diag_value(d2, p.diag_tanh), chain1,
+                                       p.diag_tanh ? sech2(d2) : T(1), ak[j], hj, s[j], p.diag_tanh);
         sylvester_store<Accumulate>(g1 + sylvester_row_offset(j, D, D, p.packed), v[j] * hj * chain1 + gl * t.d_r1);
         const T ga = acc * s[j] + gl * t.d_a;
         g[j] = ga;
