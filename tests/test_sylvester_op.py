@@ -217,6 +217,11 @@ def test_empty_and_zero_steps():
     assert torch.equal(out, z) and logdet.shape == (3, 0)
     (out.sum()).backward()
     assert torch.equal(zr.grad, torch.ones_like(z))
+    z, r1, r2, b = (t.requires_grad_() for t in make_params(3, 2, 0, seed=12))  # D = 0
+    out, logdet = sylvester_triangular(z, r1, r2, b)
+    assert out.shape == (3, 0) and torch.equal(logdet, torch.zeros(3, dtype=F64))
+    (logdet.sum()).backward()
+    assert r1.grad.shape == r1.shape and sylvester_triangular_inverse(out, r1, r2, b).shape == (3, 0)
 
 
 def test_errors_name_the_argument():

@@ -5,10 +5,13 @@
 
 namespace hvae {
 
-#define HVAE_INSTANTIATE_SYLVESTER(T)                                                        \
-  template __global__ void sylvester_forward_kernel<T>(SylvesterParams<T>);                 \
-  template __global__ void sylvester_backward_kernel<true, T>(SylvesterBackwardParams<T>);  \
-  template __global__ void sylvester_backward_kernel<false, T>(SylvesterBackwardParams<T>); \
+#define HVAE_INSTANTIATE_SYLVESTER(T)                                                               \
+  template __global__ void sylvester_forward_kernel<false, T>(SylvesterParams<T>);                 \
+  template __global__ void sylvester_forward_kernel<true, T>(SylvesterParams<T>);                  \
+  template __global__ void sylvester_backward_kernel<true, false, T>(SylvesterBackwardParams<T>);  \
+  template __global__ void sylvester_backward_kernel<true, true, T>(SylvesterBackwardParams<T>);   \
+  template __global__ void sylvester_backward_kernel<false, false, T>(SylvesterBackwardParams<T>); \
+  template __global__ void sylvester_backward_kernel<false, true, T>(SylvesterBackwardParams<T>);  \
   template __global__ void sylvester_inverse_kernel<T>(SylvesterParams<T>, T*);
 
 HVAE_INSTANTIATE_SYLVESTER(float)

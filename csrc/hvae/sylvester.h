@@ -90,15 +90,22 @@ HVAE_HD T sylvester_log_q_stable(T d1, T d2, T a, T h) {
   return log_add_exp(log_h2, log_s + log_cosh(d1 + d2) - log_cosh(d1) - log_cosh(d2));
 }
 
-// One coordinate's log-det term log|1 + r1 r2 sech^2 a| (r1, r2: the stored
-// diagonals, raw pre-activations in diag_tanh mode; h = tanh a).
+// One coordinate's log-det term log|q|, q = 1 + t1 t2 sech^2 a, where
+// d1, d2 are the stored diagonals (raw pre-activations in diag_tanh mode),
+// t1, t2 the values the factors use (d itself, or tanh d), h = tanh a.
 template <typename T>
-HVAE_HD T sylvester_log_term(T r1, T r2, T a, T h, bool diag_tanh) {
-  const T s = sech2(a);
-  if (!diag_tanh) return log_(fabs_(T(1) + r1 * r2 * s));
-  const T q = T(1) + tanh_(r1) * tanh_(r2) * s;
-  if (q >= T(kSylvesterDirectQ)) return log_(q);
-  return sylvester_log_q_stable(r1, r2, a, h);
+HVAE_HD T sylvester_log_term(T d1, T d2, T t1, T t2, T a, T h, bool diag_tanh) {
+  // (1 - h)(1 + h) loses relative accuracy only where s is tiny, and there
+  // q ~ 1 needs none; the cancelling branch takes log s from a itself.
+  const T q = T(1) + t1 * t2 * ((T(1) - h) * (T(1) + h));
+  if (!diag_tanh || q >= T(kSylvesterDirectQ)) return log_(fabs_(q));
+  return sylvester_log_q_stable(d1, d2, a, h);
+}
+
+template <typename T>
+HVAE_HD T sylvester_log_term(T d1, T d2, T a, T h, bool diag_tanh) {
+  return sylvester_log_term(d1, d2, sylvester_diag_value(d1, diag_tanh),
+                            sylvester_diag_value(d2, diag_tanh), a, h, diag_tanh);
 }
 
 // The log-det term and its partial derivatives with respect to the stored
@@ -109,43 +116,47 @@ struct SylvesterDiagTerm {
   T d_r1, d_r2, d_a;
 };
 
-template <typename T>
-HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T r1, T r2, T a, bool diag_tanh) {
+// d1, d2, t1, t2 as for sylvester_log_term; c1, c2 = dt/dd (sech^2 d in
+// diag_tanh mode, else 1); h = tanh a, s = sech^2 a. WithLog = false skips
+// log_term where only the derivatives are wanted (the backward).
+template <bool WithLog = true, typename T>
+HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T d1, T d2, T t1, T t2, T c1, T c2, T a, T h, T s,
+                                                 bool diag_tanh) {
   SylvesterDiagTerm<T> out;
-  const T h = tanh_(a);
-  const T s = sech2(a);
-  if (!diag_tanh) {
-    const T q = T(1) + r1 * r2 * s;
-    out.log_term = log_(fabs_(q));
-    // d log|q| = dq / q
-    out.d_r1 = r2 * s / q;
-    out.d_r2 = r1 * s / q;
-    out.d_a = T(-2) * h * s * r1 * r2 / q;
-    return out;
-  }
-  const T t1 = tanh_(r1), t2 = tanh_(r2);
-  // q = 1 + t1 t2 s: dq/dd1 = t2 s sech^2 d1, dq/dd2 = t1 s sech^2 d2,
-  // dq/da = -2 h s t1 t2.
+  // q = 1 + t1 t2 s: dq/dd1 = t2 s c1, dq/dd2 = t1 s c2, dq/da = -2 h s t1 t2,
+  // and d log|q| = dq / q.
   const T q = T(1) + t1 * t2 * s;
-  if (q >= T(kSylvesterDirectQ)) {
-    out.log_term = log_(q);
-    out.d_r1 = t2 * s * sech2(r1) / q;
-    out.d_r2 = t1 * s * sech2(r2) / q;
+  if (!diag_tanh || q >= T(kSylvesterDirectQ)) {
+    out.log_term = WithLog ? log_(fabs_(q)) : T(0);
+    out.d_r1 = t2 * s * c1 / q;
+    out.d_r2 = t1 * s * c2 / q;
     out.d_a = T(-2) * h * s * t1 * t2 / q;
     return out;
   }
-  // Cancelling case: every ratio taken in log space (q and the sech^2 may
-  // underflow while the ratios are finite).
-  const T log_q = sylvester_log_q_stable(r1, r2, a, h);
+  // Cancelling case (diag_tanh, q < 1/2): every ratio taken in log space (q
+  // and the sech^2 may underflow while the ratios are finite).
+  const T log_q = sylvester_log_q_stable(d1, d2, a, h);
   const T log_s = T(-2) * log_cosh(a);
   out.log_term = log_q;
-  out.d_r1 = t2 * exp_(log_s - T(2) * log_cosh(r1) - log_q);
-  out.d_r2 = t1 * exp_(log_s - T(2) * log_cosh(r2) - log_q);
+  out.d_r1 = t2 * exp_(log_s - T(2) * log_cosh(d1) - log_q);
+  out.d_r2 = t1 * exp_(log_s - T(2) * log_cosh(d2) - log_q);
   // h s / q as sign(h) exp(log|h| + log s - log q): exactly 0 at h = 0 even
   // where s / q overflows.
   const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(log_(fabs_(h)) + log_s - log_q);
   out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
+}
+
+// h = tanh a and s = sech^2 a, which the callers have at hand.
+template <typename T>
+HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T d1, T d2, T a, T h, T s, bool diag_tanh) {
+  return sylvester_diag_term(d1, d2, sylvester_diag_value(d1, diag_tanh), sylvester_diag_value(d2, diag_tanh),
+                             diag_tanh ? sech2(d1) : T(1), diag_tanh ? sech2(d2) : T(1), a, h, s, diag_tanh);
+}
+
+template <typename T>
+HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T d1, T d2, T a, bool diag_tanh) {
+  return sylvester_diag_term(d1, d2, a, tanh_(a), sech2(a), diag_tanh);
 }
 
 // ---------------------------------------------------------------------------
@@ -249,25 +260,31 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
       T* zs = p.zs + (n * K + k) * D;
       for (int64_t j = 0; j < D; ++j) zs[j] = zc[j];
     }
-    // a = R2 u + b (kept in h until the tanh below)
+    // a = R2 u + b (kept in h until the tanh below). Row i reads u_i.. only,
+    // so u_i is free afterwards and keeps R2_ii's value t2_i (tanh'd once).
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
-      h[i] = sylvester_diag_value(row[0], p.diag_tanh) * u[i] +
-             sylvester_dot(row + 1, u + i + 1, D - 1 - i) + bk[i * p.b_dim_stride];
+      const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
+      h[i] = t2 * u[i] + sylvester_dot(row + 1, u + i + 1, D - 1 - i) + bk[i * p.b_dim_stride];
+      u[i] = t2;
     }
+    // h = tanh a, the log-det terms; u_i then keeps R1_ii's value t1_i
     T step = T(0);
     for (int64_t i = 0; i < D; ++i) {
       const T a = h[i];
       if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
       const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
+      const T t1 = sylvester_diag_value(d1, p.diag_tanh);
       h[i] = tanh_(a);
-      step += sylvester_log_term(d1, d2, a, h[i], p.diag_tanh);
+      step += sylvester_log_term(d1, d2, t1, u[i], a, h[i], p.diag_tanh);
+      u[i] = t1;
     }
-    // z += P R1 h: row i of R1 h lands on coordinate P(i); u keeps the old z.
+    // z += P R1 h: row i of R1 h lands on coordinate P(i) (the old z is no
+    // longer needed).
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
-      const T w = sylvester_diag_value(row[0], p.diag_tanh) * h[i] + sylvester_dot(row + 1, h + i + 1, D - 1 - i);
+      const T w = u[i] * h[i] + sylvester_dot(row + 1, h + i + 1, D - 1 - i);
       zc[flip ? D - 1 - i : i] += w;
     }
     if (p.per_step_logdet) {
@@ -282,7 +299,7 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
 
 // ---------------------------------------------------------------------------
 // Backward of one sample, steps in reverse order. Scratch: gz, u, h, s, v, g
-// of D elements each. With Accumulate the parameter gradients are added to
+// of D elements each and dg of 4 D (the diagonals' values and chain factors). With Accumulate the parameter gradients are added to
 // the buffers (zeroed; shared parameters: one accumulator per thread),
 // otherwise stored, zeros below the diagonal of dense buffers included.
 //
@@ -305,8 +322,14 @@ HVAE_HD void sylvester_store(T* dst, T value) {
 template <bool Accumulate, typename T>
 HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int64_t n,
                                        T* __restrict__ gz, T* __restrict__ u, T* __restrict__ h,
-                                       T* __restrict__ s, T* __restrict__ v, T* __restrict__ g) {
+                                       T* __restrict__ s, T* __restrict__ v, T* __restrict__ g,
+                                       T* __restrict__ dg) {
   const SylvesterParams<T>& p = bp.fwd;
+  // per coordinate: the diagonal values t = d or tanh d and c = dt/dd
+  T* __restrict__ t1 = dg;
+  T* __restrict__ t2 = dg + p.dim;
+  T* __restrict__ c1 = dg + 2 * p.dim;
+  T* __restrict__ c2 = dg + 3 * p.dim;
   const int64_t D = p.dim, K = p.num_flows;
   const int64_t F = sylvester_factor_size(D, p.packed);
   const int64_t grad_row_stride = D;  // dense gradient buffers are contiguous
@@ -328,6 +351,12 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       s[j] = sech2(ak[j]);
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
+      const T d1 = r1[sylvester_row_offset(j, D, p.r1.row_stride, p.packed)];
+      const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
+      t1[j] = sylvester_diag_value(d1, p.diag_tanh);
+      t2[j] = sylvester_diag_value(d2, p.diag_tanh);
+      c1[j] = p.diag_tanh ? sech2(d1) : T(1);
+      c2[j] = p.diag_tanh ? sech2(d2) : T(1);
     }
     // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g)
     for (int64_t i = 0; i < D; ++i) {
@@ -342,10 +371,8 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
         }
       }
       const T vi = v[i];
-      const T d1 = row[0];
-      const T chain = p.diag_tanh ? sech2(d1) : T(1);
-      sylvester_store<Accumulate>(grow, vi * h[i] * chain);
-      g[i] += sylvester_diag_value(d1, p.diag_tanh) * vi;
+      sylvester_store<Accumulate>(grow, vi * h[i] * c1[i]);
+      g[i] += t1[i] * vi;
       const int64_t len = D - 1 - i;
       HVAE_SIMD
       for (int64_t j = 0; j < len; ++j) {
@@ -361,7 +388,8 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     for (int64_t i = 0; i < D; ++i) {
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
       const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
-      const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[i], p.diag_tanh);
+      const SylvesterDiagTerm<T> t =
+          sylvester_diag_term<false>(d1, d2, t1[i], t2[i], c1[i], c2[i], ak[i], h[i], s[i], p.diag_tanh);
       g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
       sylvester_store<Accumulate>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed),
                                   gl * t.d_r2);
@@ -374,10 +402,8 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
       const T gai = g[i];
-      const T d2 = row[0];
-      const T chain = p.diag_tanh ? sech2(d2) : T(1);
-      grow[0] += gai * u[i] * chain;
-      v[i] += sylvester_diag_value(d2, p.diag_tanh) * gai;
+      grow[0] += gai * u[i] * c2[i];
+      v[i] += t2[i] * gai;
       const int64_t len = D - 1 - i;
       HVAE_SIMD
       for (int64_t j = 0; j < len; ++j) {

@@ -100,15 +100,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
 
       auto run = [&](const hvae::SylvesterBackwardParams<scalar_t>& q, int64_t begin,
                      int64_t end) {
-        std::vector<scalar_t> scratch(6 * D);
+        std::vector<scalar_t> scratch(10 * D);
         scalar_t* w = scratch.data();
         for (int64_t n = begin; n < end; ++n) {
           if (any_shared) {
             hvae::sylvester_backward_sample<true>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
-                                                  w + 5 * D);
+                                                  w + 5 * D, w + 6 * D);
           } else {
             hvae::sylvester_backward_sample<false>(q, n, w, w + D, w + 2 * D, w + 3 * D,
-                                                   w + 4 * D, w + 5 * D);
+                                                   w + 4 * D, w + 5 * D, w + 6 * D);
           }
         }
       };

@@ -16,6 +16,10 @@ namespace hvae_ops {
 namespace {
 
 constexpr int64_t kMaxGrid = int64_t(1) << 20;  // grid-stride loops cover larger batches
+// The staged kernels (parameters copied to shared memory per step) are used
+// while a block needs at most this much shared memory, so that two blocks
+// still fit on an SM; larger D reads the factors from global memory.
+constexpr size_t kStagedSharedBytes = 96 * 1024;
 // Accumulator slices of shared parameters' gradients (one per block) are
 // capped at this many bytes in all; fewer blocks then loop over more samples.
 constexpr int64_t kAccumulatorBytes = int64_t(64) << 20;
@@ -46,8 +50,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     const int64_t blocks = std::min(launch.batch, kMaxGrid);
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cuda", [&] {
-      const size_t bytes = (3 * launch.dim + hvae::kSylvesterWarps) * sizeof(scalar_t);
-      auto kernel = hvae::sylvester_forward_kernel<scalar_t>;
+      const bool staged =
+          hvae::sylvester_forward_smem(launch.dim, true) * sizeof(scalar_t) <= kStagedSharedBytes;
+      const size_t bytes = hvae::sylvester_forward_smem(launch.dim, staged) * sizeof(scalar_t);
+      auto kernel = staged ? hvae::sylvester_forward_kernel<true, scalar_t>
+                           : hvae::sylvester_forward_kernel<false, scalar_t>;
       reserve_shared_memory(kernel, bytes, op_name, launch.dim);
       kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(
           sylvester_params<scalar_t>(launch, out));
@@ -113,16 +120,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
       bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
       bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
-      const size_t bytes = 6 * D * sizeof(scalar_t);
-      if (any_shared) {
-        auto kernel = hvae::sylvester_backward_kernel<true, scalar_t>;
-        reserve_shared_memory(kernel, bytes, op_name, D);
-        kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
-      } else {
-        auto kernel = hvae::sylvester_backward_kernel<false, scalar_t>;
-        reserve_shared_memory(kernel, bytes, op_name, D);
-        kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
-      }
+      const bool staged = hvae::sylvester_backward_smem(D, true) * sizeof(scalar_t) <= kStagedSharedBytes;
+      const size_t bytes = hvae::sylvester_backward_smem(D, staged) * sizeof(scalar_t);
+      auto kernel = any_shared ? (staged ? hvae::sylvester_backward_kernel<true, true, scalar_t>
+                                         : hvae::sylvester_backward_kernel<true, false, scalar_t>)
+                               : (staged ? hvae::sylvester_backward_kernel<false, true, scalar_t>
+                                         : hvae::sylvester_backward_kernel<false, false, scalar_t>);
+      reserve_shared_memory(kernel, bytes, op_name, D);
+      kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
     });
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }

@@ -118,6 +118,7 @@ struct Case {
   int64_t B, K, D;
   bool packed, shared, diag_tanh, per_step;
   int grid;
+  bool staged;
 };
 
 class EmulatedKernels : public ::testing::TestWithParam<Case> {};
@@ -182,7 +183,11 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.logdet = ld_dev.data();
     q.zs = zs_dev.data();
     q.as = as_dev.data();
-    launch(c.grid, [&] { hvae::sylvester_forward_kernel<double>(q); });
+    if (c.staged) {
+      launch(c.grid, [&] { hvae::sylvester_forward_kernel<true, double>(q); });
+    } else {
+      launch(c.grid, [&] { hvae::sylvester_forward_kernel<false, double>(q); });
+    }
   }
   for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(z_dev[i], z_host[i], 1e-13) << "z_out " << i;
   for (int64_t i = 0; i < L; ++i) EXPECT_NEAR(ld_dev[i], ld_host[i], 1e-13) << "logdet " << i;
@@ -217,13 +222,13 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.grad_r1 = g1_host.data();
     q.grad_r2 = g2_host.data();
     q.grad_b = gb_host.data();
-    std::vector<double> w(6 * D);
+    std::vector<double> w(10 * D);
     for (int64_t n = 0; n < B; ++n) {
       double* s = w.data();
       if (c.shared) {
-        hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+        hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
       } else {
-        hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+        hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
       }
     }
   }
@@ -238,10 +243,14 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.grad_r1 = g1_dev.data();
     q.grad_r2 = g2_dev.data();
     q.grad_b = gb_dev.data();
-    if (c.shared) {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, double>(q); });
+    if (c.shared && c.staged) {
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, true, double>(q); });
+    } else if (c.shared) {
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, false, double>(q); });
+    } else if (c.staged) {
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, true, double>(q); });
     } else {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, double>(q); });
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, false, double>(q); });
     }
   }
   auto reduce = [&](const std::vector<double>& v, int64_t per) {
@@ -273,18 +282,19 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
 INSTANTIATE_TEST_SUITE_P(
     Sylvester, EmulatedKernels,
     ::testing::Values(
-        // B, K, D, packed, shared, diag_tanh, per_step, grid
-        Case{3, 3, 1, false, false, false, false, 3}, Case{3, 3, 1, true, true, true, true, 2},
-        Case{4, 3, 5, false, false, true, false, 2}, Case{4, 3, 5, true, false, false, true, 4},
-        Case{5, 2, 7, false, true, false, true, 2}, Case{5, 2, 7, true, true, true, false, 3},
-        Case{2, 2, 33, true, false, true, true, 2}, Case{3, 2, 33, false, true, false, false, 2},
-        Case{2, 2, 130, false, false, false, true, 2}, Case{2, 2, 130, true, true, true, false, 1}),
+        // B, K, D, packed, shared, diag_tanh, per_step, grid, staged
+        Case{3, 3, 1, false, false, false, false, 3, false}, Case{3, 3, 1, true, true, true, true, 2, true},
+        Case{4, 3, 5, false, false, true, false, 2, true}, Case{4, 3, 5, true, false, false, true, 4, false},
+        Case{5, 2, 7, false, true, false, true, 2, false}, Case{5, 2, 7, true, true, true, false, 3, true},
+        Case{5, 2, 7, false, true, true, true, 2, true}, Case{5, 2, 7, true, false, false, false, 3, true},
+        Case{2, 2, 33, true, false, true, true, 2, false}, Case{3, 2, 33, false, true, false, false, 2, true},
+        Case{2, 2, 130, false, false, false, true, 2, true}, Case{2, 2, 130, true, true, true, false, 1, false}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "B" + std::to_string(c.B) + "K" + std::to_string(c.K) + "D" + std::to_string(c.D) +
              (c.packed ? "_packed" : "_dense") + (c.shared ? "_shared" : "_batched") +
              (c.diag_tanh ? "_tanh" : "_plain") + (c.per_step ? "_perstep" : "_sum") + "_grid" +
-             std::to_string(c.grid);
+             std::to_string(c.grid) + (c.staged ? "_staged" : "_direct");
     });
 
 }  // namespace

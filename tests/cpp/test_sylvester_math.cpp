@@ -187,7 +187,7 @@ TEST(SylvesterMath, BackwardMatchesFiniteDifferences) {
       return l;
     };
     // backward
-    std::vector<double> out(D), zs(K * D), as(K * D), w(6 * D), gz(D);
+    std::vector<double> out(D), zs(K * D), as(K * D), w(10 * D), gz(D);
     std::vector<double> g1(K * D * D, 0.0), g2(K * D * D, 0.0), gb(K * D, 0.0);
     double logdet = 0;
     hvae::SylvesterBackwardParams<double> bp{};
@@ -209,7 +209,7 @@ TEST(SylvesterMath, BackwardMatchesFiniteDifferences) {
     bp.grad_r2_batch_stride = K * D * D;
     bp.grad_b_batch_stride = K * D;
     hvae::sylvester_backward_sample<false>(bp, 0, w.data(), w.data() + D, w.data() + 2 * D,
-                                           w.data() + 3 * D, w.data() + 4 * D, w.data() + 5 * D);
+                                           w.data() + 3 * D, w.data() + 4 * D, w.data() + 5 * D, w.data() + 6 * D);
     const double h = 1e-6, tol = 1e-7;
     for (int64_t j = 0; j < D; ++j) {
       std::vector<double> zp = z, zm = z;

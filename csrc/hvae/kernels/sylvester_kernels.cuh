@@ -10,6 +10,11 @@
 //             writes the gradient of) a contiguous piece of row i. A thread
 //             owns its columns, so no two threads write one element and the
 //             gradient needs no atomics.
+// Staged variants (Staged = true, chosen by the glue when shared memory
+// allows): at the start of each step the block copies the step's two upper
+// triangles into shared memory (packed), every thread issuing independent
+// coalesced loads, so that many loads are in flight at once instead of one
+// dependent load per row or column; the passes then read shared memory.
 // Shared parameters: each block accumulates into its own [K, F] slice of a
 // zeroed buffer (batch stride 0 in the params means "slice blockIdx.x"); the
 // glue sums the slices, which is deterministic, unlike atomics.
@@ -45,8 +50,40 @@ __device__ __forceinline__ T sylvester_block_sum(T v, T* scratch) {
   return total;
 }
 
-// Dynamic shared memory: zc, u, h [D] + kSylvesterWarps reduction slots.
+// Copies the upper triangle of one factor (global, either layout) into `dst`
+// as a packed triangle. No barrier.
 template <typename T>
+__device__ __forceinline__ void sylvester_stage_triangle(T* __restrict__ dst, const T* __restrict__ src,
+                                                         int64_t dim, int64_t row_stride, bool packed) {
+  if (packed) {
+    const int64_t size = dim * (dim + 1) / 2;
+#if defined(__CUDACC__)
+#pragma unroll 4
+#endif
+    for (int64_t e = threadIdx.x; e < size; e += blockDim.x) dst[e] = src[e];
+    return;
+  }
+#if defined(__CUDACC__)
+#pragma unroll 4
+#endif
+  for (int64_t i = 0; i < dim; ++i) {
+    T* out = dst + sylvester_row_offset(i, dim, 0, true) - i;
+    const T* in = src + i * row_stride;
+    for (int64_t j = i + threadIdx.x; j < dim; j += blockDim.x) out[j] = in[j];
+  }
+}
+
+// Dynamic shared memory of the kernels, in elements.
+HVAE_HD int64_t sylvester_forward_smem(int64_t dim, bool staged) {
+  return 3 * dim + kSylvesterWarps + (staged ? dim * (dim + 1) : 0);
+}
+HVAE_HD int64_t sylvester_backward_smem(int64_t dim, bool staged) {
+  return 6 * dim + (staged ? dim * (dim + 1) : 0);
+}
+
+// Dynamic shared memory: zc, u, h [D] + kSylvesterWarps reduction slots
+// (+ the two staged triangles).
+template <bool Staged, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_forward_kernel(SylvesterParams<T> p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -55,6 +92,11 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* u = zc + D;
   T* h = u + D;
   T* scratch = h + D;
+  T* stage1 = scratch + kSylvesterWarps;
+  T* stage2 = stage1 + D * (D + 1) / 2;
+  // where the passes read the factors: the staged packed copies, or global
+  const bool read_packed = Staged || p.packed;
+  const int64_t rs1 = Staged ? 0 : p.r1.row_stride, rs2 = Staged ? 0 : p.r2.row_stride;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
@@ -67,6 +109,12 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       const T* r1 = sylvester_factor_step(p.r1, n, k);
       const T* r2 = sylvester_factor_step(p.r2, n, k);
       const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
+      if (Staged) {
+        sylvester_stage_triangle(stage1, r1, D, p.r1.row_stride, p.packed);
+        sylvester_stage_triangle(stage2, r2, D, p.r2.row_stride, p.packed);
+        r1 = stage1;
+        r2 = stage2;
+      }
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zc[flip ? D - 1 - j : j];
         if (p.zs != nullptr) p.zs[(n * K + k) * D + j] = zc[j];
@@ -74,7 +122,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       __syncthreads();
       // a = R2 u + b, h = tanh(a), and the log-det terms
       for (int64_t i = warp; i < D; i += kSylvesterWarps) {
-        const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
+        const T* row = r2 + sylvester_row_offset(i, D, rs2, read_packed);
         T acc = T(0);
         for (int64_t j = i + lane; j < D; j += 32) {
           const T r = j == i ? sylvester_diag_value(row[0], p.diag_tanh) : row[j - i];
@@ -84,7 +132,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         if (lane == 0) {
           const T a = acc + bk[i * p.b_dim_stride];
           if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
-          const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
+          const T d1 = r1[sylvester_row_offset(i, D, rs1, read_packed)];
           const T ha = tanh_(a);
           log_det += sylvester_log_term(d1, row[0], a, ha, p.diag_tanh);
           h[i] = ha;
@@ -93,7 +141,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       __syncthreads();
       // z += P R1 h (u keeps the old z; each row writes its own coordinate)
       for (int64_t i = warp; i < D; i += kSylvesterWarps) {
-        const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
+        const T* row = r1 + sylvester_row_offset(i, D, rs1, read_packed);
         T acc = T(0);
         for (int64_t j = i + lane; j < D; j += 32) {
           const T r = j == i ? sylvester_diag_value(row[0], p.diag_tanh) : row[j - i];
@@ -118,13 +166,14 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   }
 }
 
-// Dynamic shared memory: gz, u, h, s, v, g [D]. Steps in reverse order; per
+// Dynamic shared memory: gz, u, h, s, v, g [D] (+ the two staged
+// triangles). Steps in reverse order; per
 // step (see sylvester_backward_sample for the formulas):
 //   pass 1 (R1): gh_j = sum_{i<=j} R1_ij v_i, dR1_ij = v_i h_j; then, at the
 //           diagonal, ga_j = gh_j s_j + gl dL_j/da_j and the log-det's diagonal
 //           gradients (the R2 one parked in s_j for pass 2);
 //   pass 2 (R2): gu_j = sum_{i<=j} R2_ij ga_i, dR2_ij = ga_i u_j; gz += P gu.
-template <bool Accumulate, typename T>
+template <bool Accumulate, bool Staged, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_backward_kernel(SylvesterBackwardParams<T> bp) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -137,6 +186,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* s = h + D;
   T* v = s + D;
   T* g = v + D;
+  T* stage1 = g + D;
+  T* stage2 = stage1 + D * (D + 1) / 2;
+  const bool read_packed = Staged || p.packed;
+  const int64_t rs1 = Staged ? 0 : p.r1.row_stride, rs2 = Staged ? 0 : p.r2.row_stride;
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
       gz[j] = bp.grad_z_out[n * bp.gz_batch_stride + j * bp.gz_dim_stride];
@@ -153,6 +206,12 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       const bool flip = p.flips(k);
       const T* r1 = sylvester_factor_step(p.r1, n, k);
       const T* r2 = sylvester_factor_step(p.r2, n, k);
+      if (Staged) {
+        sylvester_stage_triangle(stage1, r1, D, p.r1.row_stride, p.packed);
+        sylvester_stage_triangle(stage2, r2, D, p.r2.row_stride, p.packed);
+        r1 = stage1;
+        r2 = stage2;
+      }
       T* g1 = g1_base + k * F;
       T* g2 = g2_base + k * F;
       T* gb = gb_base + k * D;
@@ -185,15 +244,18 @@ __global__ void __launch_bounds__(kSylvesterThreads)
 #pragma unroll 4
 #endif
         for (int64_t i = 0; i < j; ++i) {
-          const int64_t off = sylvester_row_offset(i, D, p.r1.row_stride, p.packed) + (j - i);
+          const int64_t off = sylvester_row_offset(i, D, rs1, read_packed) + (j - i);
           acc += r1[off] * v[i];
           sylvester_store<Accumulate>(g1 + sylvester_row_offset(i, D, D, p.packed) + (j - i), v[i] * hj);
         }
-        const T d1 = r1[sylvester_row_offset(j, D, p.r1.row_stride, p.packed)];
-        const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
-        acc += sylvester_diag_value(d1, p.diag_tanh) * v[j];
-        const SylvesterDiagTerm<T> t = sylvester_diag_term(d1, d2, ak[j], p.diag_tanh);
+        const T d1 = r1[sylvester_row_offset(j, D, rs1, read_packed)];
+        const T d2 = r2[sylvester_row_offset(j, D, rs2, read_packed)];
+        const T t1 = sylvester_diag_value(d1, p.diag_tanh);
+        acc += t1 * v[j];
         const T chain1 = p.diag_tanh ? sech2(d1) : T(1);
+        const SylvesterDiagTerm<T> t =
+            sylvester_diag_term<false>(d1, d2, t1, sylvester_diag_value(d2, p.diag_tanh), chain1,
+                                       p.diag_tanh ? sech2(d2) : T(1), ak[j], hj, s[j], p.diag_tanh);
         sylvester_store<Accumulate>(g1 + sylvester_row_offset(j, D, D, p.packed), v[j] * hj * chain1 + gl * t.d_r1);
         const T ga = acc * s[j] + gl * t.d_a;
         g[j] = ga;
@@ -209,11 +271,11 @@ __global__ void __launch_bounds__(kSylvesterThreads)
 #pragma unroll 4
 #endif
         for (int64_t i = 0; i < j; ++i) {
-          const int64_t off = sylvester_row_offset(i, D, p.r2.row_stride, p.packed) + (j - i);
+          const int64_t off = sylvester_row_offset(i, D, rs2, read_packed) + (j - i);
           acc += r2[off] * g[i];
           sylvester_store<Accumulate>(g2 + sylvester_row_offset(i, D, D, p.packed) + (j - i), g[i] * uj);
         }
-        const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
+        const T d2 = r2[sylvester_row_offset(j, D, rs2, read_packed)];
         acc += sylvester_diag_value(d2, p.diag_tanh) * g[j];
         const T chain2 = p.diag_tanh ? sech2(d2) : T(1);
         sylvester_store<Accumulate>(g2 + sylvester_row_offset(j, D, D, p.packed), g[j] * uj * chain2 + s[j]);
