@@ -180,6 +180,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         T acc = T(0);
         const T hj = h[j];
+        // unrolled so that several rows' loads are in flight at once
+#if defined(__CUDACC__)
+#pragma unroll 4
+#endif
         for (int64_t i = 0; i < j; ++i) {
           const int64_t off = sylvester_row_offset(i, D, p.r1.row_stride, p.packed) + (j - i);
           acc += r1[off] * v[i];
@@ -200,6 +204,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         T acc = T(0);
         const T uj = u[j];
+        // unrolled so that several rows' loads are in flight at once
+#if defined(__CUDACC__)
+#pragma unroll 4
+#endif
         for (int64_t i = 0; i < j; ++i) {
           const int64_t off = sylvester_row_offset(i, D, p.r2.row_stride, p.packed) + (j - i);
           acc += r2[off] * g[i];

@@ -1,0 +1,290 @@
+// The CUDA kernels of csrc/hvae/kernels/sylvester_kernels.cuh run on the host
+// under a small emulation of the CUDA execution model (one std::thread per
+// CUDA thread, a real barrier for __syncthreads, warp shuffles through a
+// per-warp exchange), and compared with the per-sample host functions of
+// csrc/hvae/sylvester.h, which the Python tests check against the reference.
+// This checks the kernels' indexing, ownership and synchronisation on
+// machines without a GPU; it says nothing about their speed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace emu {
+
+struct Dim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+
+class Barrier {
+ public:
+  explicit Barrier(int count) : count_(count) {}
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const long generation = generation_;
+    if (++waiting_ == count_) {
+      waiting_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != generation; });
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_, waiting_ = 0;
+  long generation_ = 0;
+};
+
+thread_local Dim3 thread_idx, block_idx;
+Dim3 block_dim, grid_dim;
+Barrier* block_barrier = nullptr;
+std::vector<Barrier*> warp_barriers;
+double shuffle_slots[1024];
+
+}  // namespace emu
+
+#define threadIdx emu::thread_idx
+#define blockIdx emu::block_idx
+#define blockDim emu::block_dim
+#define gridDim emu::grid_dim
+#define __syncthreads() emu::block_barrier->wait()
+#define __global__
+#define __device__
+#define __shared__
+#define __forceinline__ inline
+#define __launch_bounds__(x)
+#define __align__(x) __attribute__((aligned(x)))
+
+// Every lane of the warp takes part (the kernels only shuffle convergently);
+// float and double round-trip through double exactly.
+template <typename T>
+T __shfl_down_sync(unsigned, T value, int offset) {
+  const int t = static_cast<int>(threadIdx.x), lane = t & 31;
+  emu::shuffle_slots[t] = static_cast<double>(value);
+  emu::warp_barriers[t >> 5]->wait();
+  const T out = lane + offset < 32 ? static_cast<T>(emu::shuffle_slots[t + offset]) : value;
+  emu::warp_barriers[t >> 5]->wait();
+  return out;
+}
+
+#include "hvae/kernels/sylvester_kernels.cuh"
+
+namespace hvae {
+// the kernels' `extern __shared__` buffer (one block runs at a time)
+alignas(16) unsigned char smem_raw[1 << 20];
+}  // namespace hvae
+
+namespace {
+
+// Runs `body` as grid x kSylvesterThreads emulated threads, one block at a time.
+template <typename Body>
+void launch(int grid, Body body) {
+  const int threads = hvae::kSylvesterThreads;
+  emu::block_dim.x = threads;
+  emu::grid_dim.x = grid;
+  for (int blk = 0; blk < grid; ++blk) {
+    emu::Barrier block(threads);
+    std::vector<std::unique_ptr<emu::Barrier>> warps;
+    emu::warp_barriers.clear();
+    for (int w = 0; w < threads / 32; ++w) {
+      warps.emplace_back(new emu::Barrier(32));
+      emu::warp_barriers.push_back(warps.back().get());
+    }
+    emu::block_barrier = &block;
+    std::memset(hvae::smem_raw, 0xff, sizeof(hvae::smem_raw));  // garbage, as on a GPU
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        emu::thread_idx.x = t;
+        emu::block_idx.x = blk;
+        body();
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+}
+
+struct Case {
+  int64_t B, K, D;
+  bool packed, shared, diag_tanh, per_step;
+  int grid;
+};
+
+class EmulatedKernels : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EmulatedKernels, MatchHostFunctions) {
+  const Case c = GetParam();
+  const int64_t B = c.B, K = c.K, D = c.D;
+  const int64_t F = hvae::sylvester_factor_size(D, c.packed);
+  const int64_t PB = c.shared ? 1 : B;  // parameter batch
+  std::mt19937_64 rng(static_cast<unsigned>(B * 131 + D * 7 + K));
+  std::normal_distribution<double> normal;
+  std::vector<double> z(B * D), r1(PB * K * F), r2(PB * K * F), b(PB * K * D);
+  for (auto& x : z) x = normal(rng);
+  for (auto& x : r1) x = normal(rng) / std::sqrt(double(D));
+  for (auto& x : r2) x = normal(rng) / std::sqrt(double(D));
+  for (auto& x : b) x = normal(rng);
+  // positive diagonals: R1_ii R2_ii > 0, so every step is invertible
+  for (int64_t m = 0; m < PB * K; ++m) {
+    for (int64_t i = 0; i < D; ++i) {
+      const int64_t at = m * F + hvae::sylvester_row_offset(i, D, D, c.packed);
+      r1[at] = std::fabs(r1[at]);
+      r2[at] = std::fabs(r2[at]);
+    }
+  }
+
+  hvae::SylvesterParams<double> p{};
+  p.batch = B;
+  p.num_flows = K;
+  p.dim = D;
+  p.packed = c.packed;
+  p.diag_tanh = c.diag_tanh;
+  p.per_step_logdet = c.per_step;
+  for (int64_t k = 0; k < K; ++k) {
+    if (k % 2 == 1) p.flips.words[k >> 5] |= 1u << (k & 31);
+  }
+  p.z = z.data();
+  p.z_batch_stride = D;
+  p.z_dim_stride = 1;
+  p.r1 = {r1.data(), c.shared ? 0 : K * F, F, c.packed ? 0 : D};
+  p.r2 = {r2.data(), c.shared ? 0 : K * F, F, c.packed ? 0 : D};
+  p.b = b.data();
+  p.b_batch_stride = c.shared ? 0 : K * D;
+  p.b_step_stride = D;
+  p.b_dim_stride = 1;
+  const int64_t L = c.per_step ? B * K : B;
+
+  // forward: host reference, then the emulated kernel
+  std::vector<double> z_host(B * D), ld_host(L), zs_host(B * K * D), as_host(B * K * D);
+  {
+    auto q = p;
+    q.z_out = z_host.data();
+    q.logdet = ld_host.data();
+    q.zs = zs_host.data();
+    q.as = as_host.data();
+    std::vector<double> w(3 * D);
+    for (int64_t n = 0; n < B; ++n) hvae::sylvester_forward_sample(q, n, w.data(), w.data() + D, w.data() + 2 * D);
+  }
+  std::vector<double> z_dev(B * D, -1), ld_dev(L, -1), zs_dev(B * K * D, -1), as_dev(B * K * D, -1);
+  {
+    auto q = p;
+    q.z_out = z_dev.data();
+    q.logdet = ld_dev.data();
+    q.zs = zs_dev.data();
+    q.as = as_dev.data();
+    launch(c.grid, [&] { hvae::sylvester_forward_kernel<double>(q); });
+  }
+  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(z_dev[i], z_host[i], 1e-13) << "z_out " << i;
+  for (int64_t i = 0; i < L; ++i) EXPECT_NEAR(ld_dev[i], ld_host[i], 1e-13) << "logdet " << i;
+  for (int64_t i = 0; i < B * K * D; ++i) {
+    EXPECT_NEAR(zs_dev[i], zs_host[i], 1e-13) << "z_steps " << i;
+    EXPECT_NEAR(as_dev[i], as_host[i], 1e-13) << "a_steps " << i;
+  }
+
+  // backward
+  std::vector<double> gz_in(B * D), gl_in(L);
+  for (auto& x : gz_in) x = normal(rng);
+  for (auto& x : gl_in) x = normal(rng);
+  hvae::SylvesterBackwardParams<double> bp{};
+  bp.fwd = p;
+  bp.grad_z_out = gz_in.data();
+  bp.gz_batch_stride = D;
+  bp.gz_dim_stride = 1;
+  bp.grad_logdet = gl_in.data();
+  bp.gl_batch_stride = c.per_step ? K : 1;
+  bp.gl_step_stride = c.per_step ? 1 : 0;
+  bp.zs = zs_host.data();
+  bp.as = as_host.data();
+  bp.grad_r1_batch_stride = c.shared ? 0 : K * F;
+  bp.grad_r2_batch_stride = c.shared ? 0 : K * F;
+  bp.grad_b_batch_stride = c.shared ? 0 : K * D;
+
+  // host: one accumulator for shared parameters (zeroed), stored otherwise
+  std::vector<double> g1_host(PB * K * F, 0.0), g2_host(PB * K * F, 0.0), gb_host(PB * K * D, 0.0), gz_host(B * D);
+  {
+    auto q = bp;
+    q.grad_z = gz_host.data();
+    q.grad_r1 = g1_host.data();
+    q.grad_r2 = g2_host.data();
+    q.grad_b = gb_host.data();
+    std::vector<double> w(6 * D);
+    for (int64_t n = 0; n < B; ++n) {
+      double* s = w.data();
+      if (c.shared) {
+        hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+      } else {
+        hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D);
+      }
+    }
+  }
+  // device: shared gradients in one slice per block, summed afterwards; the
+  // stored (per-sample) buffers start as garbage, as at::empty gives them
+  const int64_t slices = c.shared ? c.grid : B;
+  std::vector<double> g1_dev(slices * K * F, c.shared ? 0.0 : 7.0), g2_dev(slices * K * F, c.shared ? 0.0 : 7.0);
+  std::vector<double> gb_dev(slices * K * D, c.shared ? 0.0 : 7.0), gz_dev(B * D, -1);
+  {
+    auto q = bp;
+    q.grad_z = gz_dev.data();
+    q.grad_r1 = g1_dev.data();
+    q.grad_r2 = g2_dev.data();
+    q.grad_b = gb_dev.data();
+    if (c.shared) {
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, double>(q); });
+    } else {
+      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, double>(q); });
+    }
+  }
+  auto reduce = [&](const std::vector<double>& v, int64_t per) {
+    if (!c.shared) return v;
+    std::vector<double> out(per, 0.0);
+    for (int64_t s = 0; s < slices; ++s)
+      for (int64_t i = 0; i < per; ++i) out[i] += v[s * per + i];
+    return out;
+  };
+  const auto g1 = reduce(g1_dev, K * F), g2 = reduce(g2_dev, K * F), gb = reduce(gb_dev, K * D);
+  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(gz_dev[i], gz_host[i], 1e-12) << "grad_z " << i;
+  for (int64_t i = 0; i < PB * K * F; ++i) {
+    EXPECT_NEAR(g1[i], g1_host[i], 1e-12) << "grad_r1 " << i;
+    EXPECT_NEAR(g2[i], g2_host[i], 1e-12) << "grad_r2 " << i;
+  }
+  for (int64_t i = 0; i < PB * K * D; ++i) EXPECT_NEAR(gb[i], gb_host[i], 1e-12) << "grad_b " << i;
+
+  // inverse: one emulated thread per sample
+  std::vector<double> back(B * D, -1), work(B * 3 * D);
+  {
+    auto q = p;
+    q.z = z_host.data();
+    q.z_out = back.data();
+    launch(1, [&] { hvae::sylvester_inverse_kernel<double>(q, work.data()); });
+  }
+  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(back[i], z[i], 1e-10) << "inverse " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sylvester, EmulatedKernels,
+    ::testing::Values(
+        // B, K, D, packed, shared, diag_tanh, per_step, grid
+        Case{3, 3, 1, false, false, false, false, 3}, Case{3, 3, 1, true, true, true, true, 2},
+        Case{4, 3, 5, false, false, true, false, 2}, Case{4, 3, 5, true, false, false, true, 4},
+        Case{5, 2, 7, false, true, false, true, 2}, Case{5, 2, 7, true, true, true, false, 3},
+        Case{2, 2, 33, true, false, true, true, 2}, Case{3, 2, 33, false, true, false, false, 2},
+        Case{2, 2, 130, false, false, false, true, 2}, Case{2, 2, 130, true, true, true, false, 1}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      const Case& c = info.param;
+      return "B" + std::to_string(c.B) + "K" + std::to_string(c.K) + "D" + std::to_string(c.D) +
+             (c.packed ? "_packed" : "_dense") + (c.shared ? "_shared" : "_batched") +
+             (c.diag_tanh ? "_tanh" : "_plain") + (c.per_step ? "_perstep" : "_sum") + "_grid" +
+             std::to_string(c.grid);
+    });
+
+}  // namespace
