@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     print(format_table(rows))
     print(f"\n{args.threads} CPU thread(s); times are medians (torch.utils.benchmark); "
           "speedup = baseline time / our time, measured in this run.")
-    print("peak = bytes allocated by torch during one call beyond its inputs "
-          "(CUDA allocator statistics; CPU: profiler memory events); peak/param = our peak / parameter bytes.")
+    print("peak = bytes allocated by torch during one call beyond its inputs (CUDA allocator statistics; "
+          "CPU: profiler memory events; numpy/scipy allocations are not seen); peak/param = our peak / parameter bytes.")
     if args.out:
         write_json(args.out, rows, args.threads)
         print(f"wrote {args.out}")
