@@ -441,6 +441,10 @@ def test_validation_messages():
         VonMisesFisher(loc, torch.ones(1, dtype=torch.float64))
     with pytest.raises(ValueError, match="integer >= 2"):
         HypersphericalUniform(1)
+    with pytest.raises(ValueError, match="integer >= 2"):
+        vmf_log_normalizer(1, torch.ones(2))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        vmf_log_normalizer(3, torch.ones(2, dtype=torch.int64))
     with pytest.raises(ValueError, match="support"):
         VonMisesFisher(loc, torch.ones(1), validate_args=True).log_prob(torch.tensor([[0.5, 0.0, 0.0]]))
     with pytest.raises(ValueError, match="support"):
