@@ -1,3 +1,4 @@
 """Benchmark suites; importing this package registers them."""
 
 from . import bessel  # noqa: F401
+from . import vmf  # noqa: F401

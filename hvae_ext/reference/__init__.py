@@ -8,5 +8,6 @@ family; the public names are re-exported here.
 """
 
 from .bessel import iv_ratio, log_iv, log_ive
+from .vmf import vmf_rsample
 
-__all__ = ["log_iv", "log_ive", "iv_ratio"]
+__all__ = ["log_iv", "log_ive", "iv_ratio", "vmf_rsample"]

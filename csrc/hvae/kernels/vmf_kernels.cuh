@@ -1,0 +1,171 @@
+// CUDA kernels of the vMF sampler (torch-free: compiled by the CMake
+// device-code check as well as by the extension build). Small m: one thread
+// per sample (vmf_sample_one / vmf_backward_one, the CPU code). Large m: one
+// warp per sample, lanes splitting the O(m) loops; lane 0 draws the angle
+// and computes the kappa gradient. Both give the CPU's values up to the
+// order of the floating-point sums.
+//
+// `Rng` supplies (seed, first block) on the device, so that the torch glue
+// can read them from a PhiloxCudaState inside the kernel (CUDA graphs):
+//   struct Rng { __device__ void get(uint64_t& seed, uint64_t& offset) const; };
+#pragma once
+
+#include "vmf_sample.h"
+
+namespace hvae {
+
+// (seed, offset) fixed at launch (the seeded op, and the device-code check).
+struct VmfFixedSeed {
+  uint64_t seed;
+  uint64_t offset;
+  __device__ void get(uint64_t& s, uint64_t& o) const {
+    s = seed;
+    o = offset;
+  }
+};
+
+constexpr int kVmfWarp = 32;
+// Warp per sample from this m on; one thread per sample below.
+constexpr int64_t kVmfWarpMinDim = 33;
+
+template <typename T>
+__device__ __forceinline__ T vmf_warp_sum(T v) {
+#pragma unroll
+  for (int d = kVmfWarp / 2; d > 0; d /= 2) v += __shfl_xor_sync(0xffffffffu, v, d);
+  return v;
+}
+
+template <typename T, typename Rng>
+__global__ void vmf_sample_thread_kernel(VmfSampleParams<T> p, Rng rng) {
+  rng.get(p.seed, p.offset);
+  const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n; i += stride) {
+    vmf_sample_one<T>(p, i);
+  }
+}
+
+template <typename T, typename Rng>
+__global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
+  rng.get(p.seed, p.offset);
+  const int lane = threadIdx.x % kVmfWarp;
+  const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
+  const int64_t m = p.m;
+  const int64_t pairs = vmf_normal_pairs(m);
+  for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp; i < p.n;
+       i += warps) {
+    const T* mu = p.loc + i * p.loc_stride0;
+    const int64_t ls = p.loc_stride1;
+    T* z = p.z + i * m;
+    VmfAngle<T> a{T(0), T(0), T(0)};
+    if (lane == 0) {
+      a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[i * p.kappa_stride]);
+      p.theta[i] = a.theta;
+    }
+    a.cos_theta = __shfl_sync(0xffffffffu, a.cos_theta, 0);
+    a.sin_theta = __shfl_sync(0xffffffffu, a.sin_theta, 0);
+
+    // Lane l owns pairs l, l + 32, ... (elements 1 + 2k and 2 + 2k).
+    T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
+    for (int64_t k = lane; k < pairs; k += kVmfWarp) {
+      const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
+      const T m0 = mu[(1 + 2 * k) * ls];
+      z[1 + 2 * k] = g.z0;
+      norm2 += g.z0 * g.z0;
+      tail_sq += m0 * m0;
+      mu_dot_v += m0 * g.z0;
+      if (2 + 2 * k < m) {
+        const T m1 = mu[(2 + 2 * k) * ls];
+        z[2 + 2 * k] = g.z1;
+        norm2 += g.z1 * g.z1;
+        tail_sq += m1 * m1;
+        mu_dot_v += m1 * g.z1;
+      }
+    }
+    norm2 = vmf_warp_sum(norm2);
+    tail_sq = vmf_warp_sum(tail_sq);
+    mu_dot_v = vmf_warp_sum(mu_dot_v);
+    const bool degenerate = !(norm2 > T(0));
+    if (degenerate) {  // all normals 0 (never in practice): direction e2
+      norm2 = T(1);
+      mu_dot_v = mu[ls];
+    }
+    const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+    const T scale = a.sin_theta / sqrt_(norm2);
+    const T utz = r.u1 * a.cos_theta + r.sigma * scale * mu_dot_v;
+    const T c = T(2) * utz / r.q;
+    if (lane == 0) z[0] = r.sigma * (c * r.u1 - a.cos_theta);
+    for (int64_t k = lane; k < pairs; k += kVmfWarp) {
+      for (int64_t j = 1 + 2 * k; j <= 2 + 2 * k && j < m; ++j) {
+        const T v = degenerate ? T(j == 1 ? 1 : 0) : z[j];
+        z[j] = c * mu[j * ls] - r.sigma * scale * v;
+      }
+    }
+  }
+}
+
+template <typename T>
+__global__ void vmf_backward_thread_kernel(VmfBackwardParams<T> p) {
+  const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n; i += stride) {
+    vmf_backward_one<T>(p, i);
+  }
+}
+
+// vmf_backward_one with the two O(m) passes split across the lanes.
+template <typename T>
+__global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
+  const int lane = threadIdx.x % kVmfWarp;
+  const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
+  const int64_t m = p.m;
+  for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp; i < p.n;
+       i += warps) {
+    const T* mu = p.loc + i * p.loc_stride0;
+    const int64_t ls = p.loc_stride1;
+    const T* z = p.z + i * m;
+    const T* g = p.grad_z + i * m;
+    T* gl = p.grad_loc + i * m;
+    T tail_sq = T(0), mz = T(0), mg = T(0);
+    for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
+      const T mj = mu[j * ls];
+      tail_sq += mj * mj;
+      mz += mj * z[j];
+      mg += mj * g[j];
+    }
+    tail_sq = vmf_warp_sum(tail_sq);
+    mz = vmf_warp_sum(mz);
+    mg = vmf_warp_sum(mg);
+    const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+    const T uz = r.u1 * z[0] + r.sigma * mz;
+    const T ug = r.u1 * g[0] + r.sigma * mg;
+    const T cz = T(2) * uz / r.q, cg = T(2) * ug / r.q;
+    const T pz = r.sigma * uz;
+    const T k1 = T(2) * pz / r.q, k2 = T(2) * ug / r.q, k3 = T(4) * ug * pz / (r.q * r.q);
+    T ht = T(0), t2 = T(0);
+    for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
+      const T mj = mu[j * ls];
+      const T zpj = -r.sigma * z[j] + cz * mj;
+      const T hj = -r.sigma * g[j] + cg * mj;
+      ht += hj * zpj;
+      t2 += zpj * zpj;
+      gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
+    }
+    ht = vmf_warp_sum(ht);
+    t2 = vmf_warp_sum(t2);
+    if (lane != 0) continue;
+    const T zp0 = -r.sigma * (z[0] - cz * r.u1);
+    const T h0 = -r.sigma * (g[0] - cg * r.u1);
+    gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
+    if (p.grad_kappa == nullptr) continue;
+    const double kappa = double(p.kappa[i * p.kappa_stride]);
+    const double theta = double(p.theta[i]);
+    const double A = vmf_mean_cos(double(m), kappa);
+    const double dtheta =
+        vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
+    double tangent = 0.0;
+    if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
+    const double gk = dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent);
+    p.grad_kappa[i] = T(dtheta == 0.0 ? 0.0 : gk);
+  }
+}
+
+}  // namespace hvae

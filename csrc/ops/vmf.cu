@@ -1,0 +1,119 @@
+// CUDA kernels of the vMF sampler: the header math of csrc/hvae/ in the
+// thread- or warp-per-sample kernels of vmf_kernels.cuh, on the current
+// stream. The generator's (seed, offset) is read inside the kernel with
+// at::cuda::philox::unpack, so sampling can be captured in a CUDA graph.
+#include "vmf.h"
+
+#include <mutex>
+
+#include <ATen/Dispatch.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <ATen/cuda/PhiloxUtils.cuh>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include "hvae/kernels/vmf_kernels.cuh"
+
+namespace hvae_ops {
+namespace {
+
+constexpr int kThreads = 256;
+
+// The generator's offset counts 32-bit words (curand's convention); a
+// launch reserves 4 words per Philox block, and our streams start at block
+// offset / 4, so they never overlap the counters of other torch kernels.
+struct TorchPhiloxRng {
+  at::PhiloxCudaState state;
+  __device__ void get(uint64_t& seed, uint64_t& offset) const {
+    const auto seed_offset = at::cuda::philox::unpack(state);
+    seed = std::get<0>(seed_offset);
+    offset = std::get<1>(seed_offset) / 4;
+  }
+};
+
+template <typename Rng>
+void launch_sample(const VmfSampleLaunch& l, Rng rng) {
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  const bool warp = l.m >= hvae::kVmfWarpMinDim;
+  const int64_t per_block = warp ? kThreads / hvae::kVmfWarp : kThreads;
+  const int64_t max_blocks = int64_t(props->multiProcessorCount) * (warp ? 16 : 8);
+  const int64_t blocks = std::min<int64_t>((l.n + per_block - 1) / per_block, max_blocks);
+  AT_DISPATCH_FLOATING_TYPES(l.z.scalar_type(), "hvae_vmf_sample", [&] {
+    const hvae::VmfSampleParams<scalar_t> p = vmf_sample_params<scalar_t>(l, 0, 0);
+    if (warp) {
+      hvae::vmf_sample_warp_kernel<scalar_t, Rng>
+          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p, rng);
+    } else {
+      hvae::vmf_sample_thread_kernel<scalar_t, Rng>
+          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p, rng);
+    }
+  });
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+std::tuple<at::Tensor, at::Tensor> vmf_sample_cuda(const at::Tensor& loc, const at::Tensor& kappa,
+                                                   std::optional<at::Generator> generator) {
+  const c10::cuda::CUDAGuard guard(loc.device());
+  VmfSampleLaunch l = vmf_sample_prepare("vmf_sample", loc, kappa);
+  if (l.n == 0) return {l.z, l.theta};
+  auto* gen = at::get_generator_or_default<at::CUDAGeneratorImpl>(
+      generator, at::cuda::detail::getDefaultCUDAGenerator(loc.device().index()));
+  at::PhiloxCudaState state;
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    state = gen->philox_cuda_state(4 * vmf_offset_increment(l.z.scalar_type(), l.m));
+  }
+  launch_sample(l, TorchPhiloxRng{state});
+  return {l.z, l.theta};
+}
+
+std::tuple<at::Tensor, at::Tensor> vmf_sample_seeded_cuda(const at::Tensor& loc,
+                                                          const at::Tensor& kappa, int64_t seed,
+                                                          int64_t offset) {
+  const c10::cuda::CUDAGuard guard(loc.device());
+  VmfSampleLaunch l = vmf_sample_prepare("_vmf_sample_seeded", loc, kappa);
+  if (l.n == 0) return {l.z, l.theta};
+  launch_sample(l, hvae::VmfFixedSeed{static_cast<uint64_t>(seed), static_cast<uint64_t>(offset)});
+  return {l.z, l.theta};
+}
+
+std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cuda(const at::Tensor& grad_z,
+                                                            const at::Tensor& z,
+                                                            const at::Tensor& theta,
+                                                            const at::Tensor& loc,
+                                                            const at::Tensor& kappa,
+                                                            bool need_kappa) {
+  const c10::cuda::CUDAGuard guard(loc.device());
+  VmfBackwardLaunch l = vmf_backward_prepare(grad_z, z, theta, loc, kappa, need_kappa);
+  if (l.n == 0) return {l.grad_loc, l.grad_kappa};
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  const bool warp = l.m >= hvae::kVmfWarpMinDim;
+  const int64_t per_block = warp ? kThreads / hvae::kVmfWarp : kThreads;
+  const int64_t max_blocks = int64_t(props->multiProcessorCount) * (warp ? 16 : 8);
+  const int64_t blocks = std::min<int64_t>((l.n + per_block - 1) / per_block, max_blocks);
+  AT_DISPATCH_FLOATING_TYPES(l.grad_loc.scalar_type(), "hvae_vmf_backward", [&] {
+    const hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
+    if (warp) {
+      hvae::vmf_backward_warp_kernel<scalar_t>
+          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+    } else {
+      hvae::vmf_backward_thread_kernel<scalar_t>
+          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+    }
+  });
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return {l.grad_loc, l.grad_kappa};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hvae, CUDA, m) {
+  m.impl("vmf_sample", &vmf_sample_cuda);
+  m.impl("_vmf_sample_seeded", &vmf_sample_seeded_cuda);
+  m.impl("_vmf_sample_backward", &vmf_sample_backward_cuda);
+}
+
+}  // namespace hvae_ops
