@@ -415,6 +415,18 @@ def test_mean_mode():
         a = float(_mp(m, k)[1])
         torch.testing.assert_close(p.mean[i], a * loc[i], rtol=1e-14, atol=1e-300)
     assert torch.equal(p.mode, loc)
+    # Per-coordinate variances: the diagonal of (A/k)(I - mu mu^T) + A' mu mu^T;
+    # their sum is E|z|^2 - |E z|^2 = 1 - A^2; kappa = 0 gives I/m.
+    var = p.variance
+    assert var.shape == (5, m) and (var > 0).all()
+    torch.testing.assert_close(var.sum(-1), 1 - p.mean.norm(dim=-1) ** 2, rtol=1e-9, atol=0)
+    torch.testing.assert_close(var[0], torch.full((m,), 1 / m, dtype=torch.float64), rtol=1e-15, atol=0)
+    for i, k in enumerate(kappa.tolist()[1:], start=1):
+        with mp.workdps(80):
+            a = _mp(m, k)[1]
+            a_prime = 1 - a * a - (m - 1) * a / k
+            want = [float(a / k * (1 - mp.mpf(u) ** 2) + a_prime * mp.mpf(u) ** 2) for u in loc[i].tolist()]
+        torch.testing.assert_close(var[i], torch.tensor(want, dtype=torch.float64), rtol=1e-12, atol=0)
     u = HypersphericalUniform(m, dtype=torch.float64)
     assert torch.equal(u.mean, torch.zeros(m, dtype=torch.float64))
     assert torch.equal(u.variance, torch.full((m,), 1 / m, dtype=torch.float64))
@@ -467,7 +479,7 @@ def test_dtype_and_device_preserved(device, dtype):
     u = HypersphericalUniform(4, device=device, dtype=dtype)
     z = u.sample((2, 3))
     assert z.device.type == device and z.dtype == dtype
-    outs = [p.log_prob(z), p.entropy(), p.mean, p.mode, kl_divergence(p, u), kl_divergence(p, p),
+    outs = [p.log_prob(z), p.entropy(), p.mean, p.mode, p.variance, kl_divergence(p, u), kl_divergence(p, p),
             kl_divergence(u, p), u.log_prob(z), u.entropy(), vmf_log_normalizer(4, kappa)]
     for o in outs:
         assert o.device.type == device and o.dtype == dtype
@@ -604,6 +616,7 @@ def test_mc_mean_entropy_kl():
     for (m, k), p in zip(MC_CASES, _mc_dist()):
         z = p.rsample((n,))
         _assert_mc(z, p.mean, ("mean", m, k))
+        _assert_mc((z - p.mean) ** 2, p.variance, ("variance", m, k))
         lp = p.log_prob(z)
         _assert_mc(-lp, p.entropy(), ("entropy", m, k))
         u = HypersphericalUniform(m, dtype=torch.float64)

@@ -40,7 +40,13 @@ from torch import Tensor
 
 from ..special import iv_ratio, log_iv, log_ive
 
-__all__ = ["log_sphere_area", "log_normalized_iv", "vmf_log_normalizer", "mean_resultant_length"]
+__all__ = [
+    "log_sphere_area",
+    "log_normalized_iv",
+    "vmf_log_normalizer",
+    "mean_resultant_length",
+    "coordinate_variance_terms",
+]
 
 # The power series is used for y = kappa^2 / (4 (v+1)) <= 1: term k is at most
 # y^k / k!, so after _SERIES_TERMS terms the remainder is below
@@ -169,3 +175,25 @@ def vmf_log_normalizer(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
     kappa = _check_kappa(kappa, "vmf_log_normalizer")
     out = -log_sphere_area(_check_m(m)) - log_normalized_iv(m, kappa, scaled=scaled)
     return out.to(kappa.dtype)
+
+
+def coordinate_variance_terms(m: int, kappa: Tensor):
+    """(A_m(kappa)/kappa, A_m'(kappa)) in float64, the two coefficients of the
+    vMF covariance  Cov z = (A/kappa) (I - mu mu^T) + A' mu mu^T.
+
+    E[z z^T] = (A/kappa) I + (1 - m A/kappa) mu mu^T, and
+    1 - m A/kappa - A^2 = A' - A/kappa with A' = 1 - A^2 - (m-1) A/kappa, which
+    the Bessel backward evaluates without cancellation (the textbook form
+    cancels to O(1/kappa) for large kappa). At kappa = 0, A/kappa = 1/m and
+    A' = 1/m (uniform law: Cov = I/m). No gradient flows through A'."""
+    m = _check_m(m)
+    kappa64 = _as_float64(_check_kappa(kappa, "coordinate_variance_terms"))
+    v = 0.5 * m - 1.0
+    a = iv_ratio(v, kappa64)
+    zero = kappa64 == 0
+    a_over_kappa = torch.where(zero, torch.full_like(kappa64, 1.0 / m), a / torch.where(zero, 1.0, kappa64))
+    a_prime = torch.ops.hvae._iv_ratio_backward(
+        torch.ones_like(kappa64), torch.tensor(v, dtype=torch.float64), kappa64.detach()
+    )
+    a_prime = torch.where(zero, torch.full_like(kappa64, 1.0 / m), a_prime)
+    return a_over_kappa, a_prime
