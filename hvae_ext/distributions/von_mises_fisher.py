@@ -59,7 +59,7 @@ class VonMisesFisher(Distribution):
 
     Numerics (see docs/distributions.md): densities are evaluated in the
     scaled form ``log p(z) = [log C + kappa] - kappa |z - mu|^2 / 2``
-    (``|z - mu|^2/2 = 1 - mu^T z`` on the sphere), which stays exact for
+    (``|z - mu|^2/2 = 1 - mu^T z`` on the sphere), which stays accurate for
     kappa up to 1e6 and beyond in float32; functions of kappa alone (log C,
     A_m = I_{m/2}/I_{m/2-1}, entropy, KLs) are computed in float64 through
     ``hvae_ext.log_iv``/``iv_ratio`` and a power series for small kappa, with
