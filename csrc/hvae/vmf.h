@@ -25,6 +25,7 @@
 #include "hvae/bessel.h"
 #include "hvae/common.h"
 #include "hvae/philox.h"
+#include "hvae/vmf_fastmath.h"
 
 namespace hvae {
 
@@ -199,6 +200,8 @@ HVAE_HD VmfAngle<T> vmf_draw_angle(uint64_t seed, uint64_t subsequence, uint64_t
 // ---------------------------------------------------------------------------
 // Tangent normals: Box-Muller pair k of a sample (layout at the top).
 
+// philox4x32_10 of (block, subsequence) under key seed, written without the
+// branch of philox.h's round loop so that CPU loops over blocks vectorise.
 HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint64_t block) {
   PhiloxCounter ctr;
   ctr.v[0] = static_cast<uint32_t>(block);
@@ -208,14 +211,45 @@ HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint
   PhiloxKey key;
   key.v[0] = static_cast<uint32_t>(seed);
   key.v[1] = static_cast<uint32_t>(seed >> 32);
-  return philox4x32_10(ctr, key);
+  ctr = philox_round(ctr, key);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#elif defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 10
+#endif
+  for (int r = 1; r < kPhiloxRounds; ++r) {
+    key.v[0] += kPhiloxW0;
+    key.v[1] += kPhiloxW1;
+    ctr = philox_round(ctr, key);
+  }
+  return ctr;
 }
 
+// Box-Muller with the branch-free log, sqrt and sincos of vmf_fastmath.h (the same
+// values on CPU and GPU, and vectorisable loops on the CPU).
 template <typename T>
 HVAE_HD NormalPair<T> vmf_box_muller(T u1, T u2) {
-  const T r = sqrt_(T(-2) * log_(u1));
-  const T angle = T(2 * vmf_detail::kPi) * u2;
-  return NormalPair<T>{r * cos_(angle), r * sin_(angle)};
+  const T r = fastmath::sqrt_pos(T(-2) * fastmath::log_pos(u1));
+  T s, c;
+  fastmath::sincos_2pi(u2, s, c);
+  return NormalPair<T>{r * c, r * s};
+}
+
+// The double uniforms of philox.h (left_open01_from_bits, open01_from_bits),
+// value for value, from 32-bit halves: SSE2 has no vector uint64 -> double
+// conversion, but every partial sum here is exact (or, for the left-open
+// one, rounded once, like the 64-bit conversion), so the results are equal.
+HVAE_HD double vmf_u32_to_double(uint32_t x) {
+  return double(static_cast<int32_t>(x ^ 0x80000000u)) + 2147483648.0;
+}
+HVAE_HD double vmf_left_open01(uint32_t hi, uint32_t lo) {
+  return (vmf_u32_to_double(hi) * 2.3283064365386963e-10 +     // 2^-32
+          vmf_u32_to_double(lo) * 5.42101086242752217e-20) +  // 2^-64
+         2.71050543121376109e-20;                             // 2^-65
+}
+HVAE_HD double vmf_open01(uint32_t hi, uint32_t lo) {
+  return (vmf_u32_to_double(hi) * 2097152.0 + double(static_cast<int32_t>(lo >> 12)) * 2.0 + 1.0) *
+         1.1102230246251565404e-16;  // 2^-53
 }
 
 template <typename T>
@@ -227,8 +261,7 @@ HVAE_HD NormalPair<double> vmf_normal_pair<double>(uint64_t seed, uint64_t subse
                                                    uint64_t offset, int64_t k) {
   const PhiloxCounter w = vmf_normal_block(
       seed, subsequence, offset + vmf_angle_blocks<double>() + uint64_t(k));
-  return vmf_box_muller<double>(left_open01_from_bits(w.v[0], w.v[1]),
-                                open01_from_bits(w.v[2], w.v[3]));
+  return vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]), vmf_open01(w.v[2], w.v[3]));
 }
 
 template <>
@@ -239,6 +272,46 @@ HVAE_HD NormalPair<float> vmf_normal_pair<float>(uint64_t seed, uint64_t subsequ
   const bool second = (k & 1) != 0;
   return vmf_box_muller<float>(left_open01_from_bits(second ? w.v[2] : w.v[0]),
                                open01_from_bits(second ? w.v[3] : w.v[1]));
+}
+
+// Pairs k0 .. k0 + count - 1 into out[0 .. 2 count): the values of
+// vmf_normal_pair, in one loop per block that the CPU compiler vectorises
+// (k0 even for float, where a block holds two pairs).
+#if defined(_OPENMP) && !defined(__CUDA_ARCH__)
+#define HVAE_SIMD_LOOP _Pragma("omp simd")
+#else
+#define HVAE_SIMD_LOOP
+#endif
+
+HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
+                                   int64_t k0, int count, double* __restrict__ out) {
+  const uint64_t base = offset + vmf_angle_blocks<double>() + uint64_t(k0);
+  HVAE_SIMD_LOOP
+  for (int p = 0; p < count; ++p) {
+    const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(p));
+    const NormalPair<double> g = vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]),
+                                                        vmf_open01(w.v[2], w.v[3]));
+    out[2 * p] = g.z0;
+    out[2 * p + 1] = g.z1;
+  }
+}
+
+HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
+                                   int64_t k0, int count, float* __restrict__ out) {
+  const uint64_t base = offset + vmf_angle_blocks<float>() + uint64_t(k0 / 2);
+  const int blocks = (count + 1) / 2;
+  HVAE_SIMD_LOOP
+  for (int q = 0; q < blocks; ++q) {
+    const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(q));
+    const NormalPair<float> g0 =
+        vmf_box_muller<float>(left_open01_from_bits(w.v[0]), open01_from_bits(w.v[1]));
+    const NormalPair<float> g1 =
+        vmf_box_muller<float>(left_open01_from_bits(w.v[2]), open01_from_bits(w.v[3]));
+    out[4 * q] = g0.z0;
+    out[4 * q + 1] = g0.z1;
+    out[4 * q + 2] = g1.z0;
+    out[4 * q + 3] = g1.z1;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -33,13 +33,20 @@ is O(m) while kappa is up to 1e6, and float32 cannot hold 1 - A to better than
 from __future__ import annotations
 
 import math
+import operator
 
 import torch
 from torch import Tensor
 
 from ..special import iv_ratio, log_iv, log_ive
 
-__all__ = ["log_sphere_area", "log_normalized_iv", "vmf_log_normalizer", "mean_resultant_length"]
+__all__ = [
+    "log_sphere_area",
+    "log_normalized_iv",
+    "vmf_log_normalizer",
+    "mean_resultant_length",
+    "coordinate_variance_terms",
+]
 
 # The power series is used for y = kappa^2 / (4 (v+1)) <= 1: term k is at most
 # y^k / k!, so after _SERIES_TERMS terms the remainder is below
@@ -60,15 +67,21 @@ def _log_normalized_iv_value(v: float, kappa: Tensor, scaled: bool) -> Tensor:
     y = kappa * kappa / (4.0 * (v + 1.0))
     use_series = y <= _SERIES_MAX_Y
 
-    # Series branch: log1p(sum_{k>=1} t_k), t_k = t_{k-1} (kappa^2/4) / (k (v+k)).
-    # Inputs of the other branch are replaced by 0 so that nothing overflows.
-    q = torch.where(use_series, kappa * kappa * 0.25, torch.zeros_like(kappa))
-    term = q / (v + 1.0)
-    total = term
-    for k in range(2, _SERIES_TERMS + 1):
-        term = term * q / (k * (v + k))
-        total = total + term
-    series = torch.log1p(total)
+    # Series branch: log1p(t_1 (1 + sum_{k>=2} t_k / t_1)), t_1 = q / (v+1),
+    # q = kappa^2/4, t_k / t_1 = q^(k-1) / exp(d_k), d_k = sum_{j=2..k} log(j (v+j)),
+    # all terms at once (a fixed-size last dimension rather than a loop, so a
+    # compiled graph stays small). Each ratio is at most y^(k-1)/k! <= 1/2 and
+    # exp rounds it to ~|log ratio| eps: below 40 eps wherever it is above eps.
+    # d_k is a sum of logs, not a difference of lgammas (which would lose
+    # lgamma(v+k) ~ 4e4 eps at m = 1e4). Inputs of the other branch are
+    # replaced by 0 so that nothing overflows.
+    kappa_s = torch.where(use_series, kappa, torch.zeros_like(kappa))
+    t1 = kappa_s * kappa_s * (0.25 / (v + 1.0))
+    j = torch.arange(2, _SERIES_TERMS + 1, dtype=kappa.dtype, device=kappa.device)
+    d = torch.cumsum(torch.log(j) + torch.log(j + v), 0)
+    log_q = (2.0 * torch.log(kappa_s) - math.log(4.0)).unsqueeze(-1)
+    ratios = torch.exp((j - 1.0) * log_q - d).sum(-1)
+    series = torch.log1p(t1 + t1 * ratios)
     if scaled:
         series = series - kappa
 
@@ -112,9 +125,20 @@ def _as_float64(kappa: Tensor) -> Tensor:
 
 
 def _check_m(m: int) -> int:
-    if isinstance(m, bool) or not isinstance(m, int) or m < 2:
+    try:
+        m_int = operator.index(m)
+    except TypeError:
+        m_int = None
+    if isinstance(m, bool) or m_int is None or m_int < 2:
         raise ValueError(f"m (the ambient dimension) must be an integer >= 2, got {m!r}")
-    return m
+    return m_int
+
+
+def _check_kappa(kappa: Tensor, fn: str) -> Tensor:
+    if not isinstance(kappa, Tensor) or kappa.dtype not in (torch.float32, torch.float64):
+        what = kappa.dtype if isinstance(kappa, Tensor) else type(kappa).__name__
+        raise TypeError(f"hvae_ext.distributions.{fn}: kappa must be a float32 or float64 Tensor, got {what}")
+    return kappa
 
 
 def log_normalized_iv(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
@@ -122,12 +146,14 @@ def log_normalized_iv(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
     (``scaled``: log S_v(kappa) - kappa), in float64 whatever kappa's dtype,
     differentiable with derivative A_m(kappa) (``scaled``: A_m(kappa) - 1)."""
     m = _check_m(m)
+    kappa = _check_kappa(kappa, "log_normalized_iv")
     return _LogNormalizedIv.apply(_as_float64(kappa), 0.5 * m - 1.0, scaled)
 
 
 def mean_resultant_length(m: int, kappa: Tensor) -> Tensor:
     """A_m(kappa) = I_{m/2}(kappa) / I_{m/2-1}(kappa) = E[mu^T z], in kappa's dtype."""
     m = _check_m(m)
+    kappa = _check_kappa(kappa, "mean_resultant_length")
     return iv_ratio(0.5 * m - 1.0, _as_float64(kappa)).to(kappa.dtype)
 
 
@@ -146,5 +172,28 @@ def vmf_log_normalizer(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
         m: the ambient dimension, >= 2.
         kappa: concentrations >= 0, any shape.
     """
+    kappa = _check_kappa(kappa, "vmf_log_normalizer")
     out = -log_sphere_area(_check_m(m)) - log_normalized_iv(m, kappa, scaled=scaled)
     return out.to(kappa.dtype)
+
+
+def coordinate_variance_terms(m: int, kappa: Tensor):
+    """(A_m(kappa)/kappa, A_m'(kappa)) in float64, the two coefficients of the
+    vMF covariance  Cov z = (A/kappa) (I - mu mu^T) + A' mu mu^T.
+
+    E[z z^T] = (A/kappa) I + (1 - m A/kappa) mu mu^T, and
+    1 - m A/kappa - A^2 = A' - A/kappa with A' = 1 - A^2 - (m-1) A/kappa, which
+    the Bessel backward evaluates without cancellation (the textbook form
+    cancels to O(1/kappa) for large kappa). At kappa = 0, A/kappa = 1/m and
+    A' = 1/m (uniform law: Cov = I/m). No gradient flows through A'."""
+    m = _check_m(m)
+    kappa64 = _as_float64(_check_kappa(kappa, "coordinate_variance_terms"))
+    v = 0.5 * m - 1.0
+    a = iv_ratio(v, kappa64)
+    zero = kappa64 == 0
+    a_over_kappa = torch.where(zero, torch.full_like(kappa64, 1.0 / m), a / torch.where(zero, 1.0, kappa64))
+    a_prime = torch.ops.hvae._iv_ratio_backward(
+        torch.ones_like(kappa64), torch.tensor(v, dtype=torch.float64), kappa64.detach()
+    )
+    a_prime = torch.where(zero, torch.full_like(kappa64, 1.0 / m), a_prime)
+    return a_over_kappa, a_prime

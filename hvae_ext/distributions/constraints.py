@@ -13,10 +13,12 @@ __all__ = ["sphere", "nonnegative_finite", "unit_norm_tolerance"]
 
 def unit_norm_tolerance(dtype: torch.dtype, m: int) -> float:
     """How far |x| may be from 1 for x to count as a point of the unit sphere:
-    16 eps sqrt(m) (the rounding of a normalized vector of m entries, with
-    room), but at least 1e-6, the absolute tolerance of torch's simplex, so
-    that float32 data cast to float64 is accepted."""
-    return max(1e-6, 16.0 * torch.finfo(dtype).eps * math.sqrt(m))
+    16 eps sqrt(m) with float32's eps whatever the dtype (the rounding of a
+    vector of m entries normalized in float32, with room), so that float32
+    data and samples cast to float64 are accepted. Validation catches vectors
+    that were never normalized; it is not a precision guarantee."""
+    eps = max(torch.finfo(dtype).eps, torch.finfo(torch.float32).eps)
+    return 16.0 * eps * math.sqrt(m)
 
 
 class _Sphere(constraints.Constraint):

@@ -12,6 +12,7 @@ from torch.distributions import Distribution
 from .._ops.vmf import vmf_rsample
 from . import constraints as sphere_constraints
 from ._normalizer import (
+    coordinate_variance_terms,
     log_normalized_iv,
     log_sphere_area,
     mean_resultant_length,
@@ -58,7 +59,7 @@ class VonMisesFisher(Distribution):
 
     Numerics (see docs/distributions.md): densities are evaluated in the
     scaled form ``log p(z) = [log C + kappa] - kappa |z - mu|^2 / 2``
-    (``|z - mu|^2/2 = 1 - mu^T z`` on the sphere), which stays exact for
+    (``|z - mu|^2/2 = 1 - mu^T z`` on the sphere), which stays accurate for
     kappa up to 1e6 and beyond in float32; functions of kappa alone (log C,
     A_m = I_{m/2}/I_{m/2-1}, entropy, KLs) are computed in float64 through
     ``hvae_ext.log_iv``/``iv_ratio`` and a power series for small kappa, with
@@ -191,6 +192,16 @@ class VonMisesFisher(Distribution):
     def mean(self) -> Tensor:
         """E[z] = A_m(kappa) mu, A_m = I_{m/2}(kappa) / I_{m/2-1}(kappa)."""
         return mean_resultant_length(self.m, self.concentration).unsqueeze(-1) * self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        """Per-coordinate variance, the diagonal of
+        Cov z = (A/kappa) (I - mu mu^T) + A'(kappa) mu mu^T
+        (differentiable w.r.t. loc and, through A/kappa, kappa; not through A')."""
+        a_over_kappa, a_prime = coordinate_variance_terms(self.m, self.concentration)
+        mu2 = (self.loc * self.loc).to(torch.float64)
+        var = a_over_kappa.unsqueeze(-1) * (1 - mu2) + a_prime.unsqueeze(-1) * mu2
+        return var.to(self.loc.dtype)
 
     @property
     def mode(self) -> Tensor:
