@@ -214,7 +214,7 @@ HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint
   ctr = philox_round(ctr, key);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
-#elif defined(__GNUC__) && !defined(__clang__)
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #pragma GCC unroll 10
 #endif
   for (int r = 1; r < kPhiloxRounds; ++r) {
