@@ -426,9 +426,8 @@ struct VmfTailIntegrand {
     if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
     return p;
   }
-  HVAE_HD double value(double phi) const {
-    const double sh = ::sin(0.5 * phi);
-    const double ch = ::cos(0.5 * phi);
+  // The integrand from sh = sin(phi/2), ch = cos(phi/2).
+  HVAE_HD double value_half(double sh, double ch) const {
     const double y_phi = 2.0 * sh * sh;
     double p = kappa * (y_theta - y_phi);
     if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
@@ -436,10 +435,10 @@ struct VmfTailIntegrand {
   }
 };
 
-// Widens a panel [a, a + len] (len signed) until psi at its end is at least
-// 0.8 kVmfWindowDrop below psi(a), or it reaches |len| = limit.
-HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double len, double limit) {
-  const double peak = f.psi(a);
+// Widens a panel [a, a + len] (len signed), psi(a) = peak, until psi at its
+// end is at least 0.8 kVmfWindowDrop below the peak, or |len| = limit.
+HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double peak, double len,
+                         double limit) {
   const double sign = len < 0.0 ? -1.0 : 1.0;
   double mag = ::fmin(::fabs(len), limit);
   for (int i = 0; i < 3 && mag < limit; ++i) {
@@ -450,15 +449,22 @@ HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double len, double
   return sign * mag;
 }
 
+// Gauss-Legendre on [a, a + len]. The nodes c -+ h x_j come in pairs whose
+// half angles c/2 -+ d_j share sin d_j and cos d_j (angle addition), which
+// halves the sincos work.
 template <int N>
 HVAE_HD double vmf_panel(const VmfTailIntegrand& f, double a, double len) {
   if (len == 0.0) return 0.0;
   const double h = 0.5 * len;
   const double c = a + h;
+  const double sc = ::sin(0.5 * c), cc = ::cos(0.5 * c);
   double sum = 0.0;
   for (int j = 0; j < N / 2; ++j) {
-    const double x = h * VmfGaussLegendre<N>::node(j);
-    sum += VmfGaussLegendre<N>::weight(j) * (f.value(c - x) + f.value(c + x));
+    const double d = 0.5 * h * VmfGaussLegendre<N>::node(j);
+    const double sd = ::sin(d), cd = ::cos(d);
+    const double lo = f.value_half(sc * cd - cc * sd, cc * cd + sc * sd);
+    const double hi = f.value_half(sc * cd + cc * sd, cc * cd - sc * sd);
+    sum += VmfGaussLegendre<N>::weight(j) * (lo + hi);
   }
   return sum * ::fabs(h);
 }
@@ -505,10 +511,12 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
     // Towards theta, then away from it (to the tail's end).
     const double to_theta = theta - mode;
     const double lim1 = ::fabs(to_theta);
-    const double len1 = vmf_widen(f, mode, (to_theta < 0.0 ? -1.0 : 1.0) * ::fmin(L, lim1), lim1);
+    const double peak = f.psi(mode);
+    const double len1 =
+        vmf_widen(f, mode, peak, (to_theta < 0.0 ? -1.0 : 1.0) * ::fmin(L, lim1), lim1);
     const double lim2 = ::fabs(tail_end - mode);
     const double dir2 = upper ? -1.0 : 1.0;
-    const double len2 = lim2 > 0.0 ? vmf_widen(f, mode, dir2 * ::fmin(L, lim2), lim2) : 0.0;
+    const double len2 = lim2 > 0.0 ? vmf_widen(f, mode, peak, dir2 * ::fmin(L, lim2), lim2) : 0.0;
     J = vmf_panel<N>(f, mode, len1) + vmf_panel<N>(f, mode, len2);
   } else {
     // The integrand decays away from theta: slope and curvature of psi there.
@@ -518,7 +526,8 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
     const double L = denom > 0.0 ? 2.0 * T / denom : HUGE_VAL;
     const double lim = ::fabs(tail_end - theta);
     const double dir = upper ? -1.0 : 1.0;
-    J = vmf_panel<N>(f, theta, vmf_widen(f, theta, dir * ::fmin(L, lim), lim));
+    // psi(theta) = 0 by definition.
+    J = vmf_panel<N>(f, theta, vmf_widen(f, theta, 0.0, dir * ::fmin(L, lim), lim));
   }
   return -J;
 }
