@@ -283,22 +283,28 @@ HVAE_HD NormalPair<float> vmf_normal_pair<float>(uint64_t seed, uint64_t subsequ
 #else
 #define HVAE_SIMD_LOOP
 #endif
-
+// The outputs go to one array per component (unit stride), so the loops
+// vectorise under -fwrapv too (Python's default flags), where GCC cannot
+// prove that an index like 2 p does not wrap.
 HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, double* __restrict__ out) {
+                                   int64_t k0, int count, double* __restrict__ z0,
+                                   double* __restrict__ z1) {
   const uint64_t base = offset + vmf_angle_blocks<double>() + uint64_t(k0);
   HVAE_SIMD_LOOP
   for (int p = 0; p < count; ++p) {
     const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(p));
     const NormalPair<double> g = vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]),
                                                         vmf_open01(w.v[2], w.v[3]));
-    out[2 * p] = g.z0;
-    out[2 * p + 1] = g.z1;
+    z0[p] = g.z0;
+    z1[p] = g.z1;
   }
 }
 
+// float: block q holds pairs 2q (into a0, a1) and 2q + 1 (into b0, b1).
 HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, float* __restrict__ out) {
+                                   int64_t k0, int count, float* __restrict__ a0,
+                                   float* __restrict__ a1, float* __restrict__ b0,
+                                   float* __restrict__ b1) {
   const uint64_t base = offset + vmf_angle_blocks<float>() + uint64_t(k0 / 2);
   const int blocks = (count + 1) / 2;
   HVAE_SIMD_LOOP
@@ -308,10 +314,39 @@ HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t
         vmf_box_muller<float>(left_open01_from_bits(w.v[0]), open01_from_bits(w.v[1]));
     const NormalPair<float> g1 =
         vmf_box_muller<float>(left_open01_from_bits(w.v[2]), open01_from_bits(w.v[3]));
-    out[4 * q] = g0.z0;
-    out[4 * q + 1] = g0.z1;
-    out[4 * q + 2] = g1.z0;
-    out[4 * q + 3] = g1.z1;
+    a0[q] = g0.z0;
+    a1[q] = g0.z1;
+    b0[q] = g1.z0;
+    b1[q] = g1.z1;
+  }
+}
+
+// Pairs k0 .. k0 + count - 1 (count <= kVmfChunkPairs, k0 even) into
+// z[1 + 2 k0 ...], at most z[m - 1]: the values of vmf_normal_pair.
+constexpr int kVmfChunkPairs = 64;
+
+HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
+                              int count, int64_t m, double* z) {
+  double c0[kVmfChunkPairs], c1[kVmfChunkPairs];
+  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, c0, c1);
+  for (int p = 0; p < count; ++p) {
+    const int64_t j = 1 + 2 * (k0 + p);
+    z[j] = c0[p];
+    if (j + 1 < m) z[j + 1] = c1[p];
+  }
+}
+
+HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
+                              int count, int64_t m, float* z) {
+  float a0[kVmfChunkPairs / 2], a1[kVmfChunkPairs / 2], b0[kVmfChunkPairs / 2],
+      b1[kVmfChunkPairs / 2];
+  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, a0, a1, b0, b1);
+  for (int p = 0; p < count; ++p) {
+    const int64_t j = 1 + 2 * (k0 + p);
+    const int q = p / 2;
+    const bool second = (p & 1) != 0;
+    z[j] = second ? b0[q] : a0[q];
+    if (j + 1 < m) z[j + 1] = second ? b1[q] : a1[q];
   }
 }
 
