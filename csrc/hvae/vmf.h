@@ -462,14 +462,32 @@ struct VmfTailIntegrand {
     if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
     return p;
   }
-  // The integrand from sh = sin(phi/2), ch = cos(phi/2).
+  double inv_sin_theta;
+  int small_power;  // m - 2 when it is an integer <= kVmfSmallPower, else -1
+
+  // The integrand from sh = sin(phi/2), ch = cos(phi/2). For small integer
+  // m - 2 the power (sin phi / sin theta)^(m-2) is taken by squaring instead
+  // of through log and exp (should the power overflow, which needs
+  // sin theta < 1e-10, the log form is used).
   HVAE_HD double value_half(double sh, double ch) const {
     const double y_phi = 2.0 * sh * sh;
-    double p = kappa * (y_theta - y_phi);
-    if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
-    return ::fabs(one_minus_A - y_phi) * ::exp(p);
+    const double e = kappa * (y_theta - y_phi);
+    const double g = ::fabs(one_minus_A - y_phi);
+    if (small_power >= 0) {
+      const double r = 2.0 * sh * ch * inv_sin_theta;
+      double pw = 1.0, base = r;
+      for (int n = small_power, i = 0; i < 5; ++i, n >>= 1) {
+        if (n & 1) pw *= base;
+        base *= base;
+      }
+      if (pw < HUGE_VAL) return g * pw * ::exp(e);  // else: the log form below
+    }
+    return g * ::exp(e + mm2 * (::log(2.0 * sh * ch) - log_sin_theta));
   }
 };
+
+// Largest m - 2 whose power is taken by squaring (5 bits).
+constexpr int kVmfSmallPower = 30;
 
 // Widens a panel [a, a + len] (len signed), psi(a) = peak, until psi at its
 // end is at least 0.8 kVmfWindowDrop below the peak, or |len| = limit.
@@ -519,6 +537,8 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
   f.mm2 = mm2;
   f.kappa = kappa;
   f.log_sin_theta = ::log(st);
+  f.inv_sin_theta = 1.0 / st;
+  f.small_power = (mm2 == ::floor(mm2) && mm2 <= kVmfSmallPower) ? int(mm2) : -1;
   f.y_theta = 2.0 * sh * sh;
   f.one_minus_A = 1.0 - A;
   const bool upper = f.one_minus_A >= f.y_theta;  // w >= A
