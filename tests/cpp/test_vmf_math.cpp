@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hvae/vmf.h"
+#include "hvae/vmf_grad.h"
 
 namespace {
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../vmf.h"
+#include "../vmf_grad.h"
 
 namespace hvae {
 
