@@ -1,8 +1,8 @@
 // Reparameterized von Mises-Fisher sampling on S^{m-1}: Wood's (1994)
 // rejection sampler in a cancellation-free form, the Householder rotation
 // e1 -> mu, and the implicit-reparameterization gradient d theta / d kappa
-// (Figurnov, Mohamed and Mnih 2018). Header-only, host + device, no torch.
-// docs/vmf.md derives every formula below.
+// (Figurnov, Mohamed and Mnih 2018; in vmf_grad.h). Header-only, host +
+// device, no torch. docs/vmf.md derives every formula below.
 //
 // Conventions: m is the ambient dimension, w = mu^T z = cos(theta) with theta
 // in [0, pi] the angle between the sample and the mean direction. The sampler
@@ -22,7 +22,6 @@
 
 #include <cstdint>
 
-#include "hvae/bessel.h"
 #include "hvae/common.h"
 #include "hvae/philox.h"
 #include "hvae/vmf_fastmath.h"
@@ -30,8 +29,9 @@
 namespace hvae {
 
 // Rejection tries before giving up (the last proposal is then kept). The
-// acceptance probability is >= 0.5 for every m and kappa (>= 0.69 for m >= 4),
-// so all tries fail with probability < 2^-64.
+// acceptance probability is >= 0.65 for every m and kappa (numerically, over
+// m in [2, 1e4], kappa in [1e-3, 1e8]; >= 0.68 for m >= 4), so all tries fail
+// with probability < 0.35^64 ~ 1e-29.
 constexpr int kVmfMaxTries = 64;
 
 namespace vmf_detail {
@@ -214,7 +214,7 @@ HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint
   ctr = philox_round(ctr, key);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
-#elif defined(__GNUC__) && !defined(__clang__)
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #pragma GCC unroll 10
 #endif
   for (int r = 1; r < kPhiloxRounds; ++r) {
@@ -282,22 +282,28 @@ HVAE_HD NormalPair<float> vmf_normal_pair<float>(uint64_t seed, uint64_t subsequ
 #else
 #define HVAE_SIMD_LOOP
 #endif
-
+// The outputs go to one array per component (unit stride), so the loops
+// vectorise under -fwrapv too (Python's default flags), where GCC cannot
+// prove that an index like 2 p does not wrap.
 HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, double* __restrict__ out) {
+                                   int64_t k0, int count, double* __restrict__ z0,
+                                   double* __restrict__ z1) {
   const uint64_t base = offset + vmf_angle_blocks<double>() + uint64_t(k0);
   HVAE_SIMD_LOOP
   for (int p = 0; p < count; ++p) {
     const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(p));
     const NormalPair<double> g = vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]),
                                                         vmf_open01(w.v[2], w.v[3]));
-    out[2 * p] = g.z0;
-    out[2 * p + 1] = g.z1;
+    z0[p] = g.z0;
+    z1[p] = g.z1;
   }
 }
 
+// float: block q holds pairs 2q (into a0, a1) and 2q + 1 (into b0, b1).
 HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, float* __restrict__ out) {
+                                   int64_t k0, int count, float* __restrict__ a0,
+                                   float* __restrict__ a1, float* __restrict__ b0,
+                                   float* __restrict__ b1) {
   const uint64_t base = offset + vmf_angle_blocks<float>() + uint64_t(k0 / 2);
   const int blocks = (count + 1) / 2;
   HVAE_SIMD_LOOP
@@ -307,10 +313,39 @@ HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t
         vmf_box_muller<float>(left_open01_from_bits(w.v[0]), open01_from_bits(w.v[1]));
     const NormalPair<float> g1 =
         vmf_box_muller<float>(left_open01_from_bits(w.v[2]), open01_from_bits(w.v[3]));
-    out[4 * q] = g0.z0;
-    out[4 * q + 1] = g0.z1;
-    out[4 * q + 2] = g1.z0;
-    out[4 * q + 3] = g1.z1;
+    a0[q] = g0.z0;
+    a1[q] = g0.z1;
+    b0[q] = g1.z0;
+    b1[q] = g1.z1;
+  }
+}
+
+// Pairs k0 .. k0 + count - 1 (count <= kVmfChunkPairs, k0 even) into
+// z[1 + 2 k0 ...], at most z[m - 1]: the values of vmf_normal_pair.
+constexpr int kVmfChunkPairs = 64;
+
+HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
+                              int count, int64_t m, double* z) {
+  double c0[kVmfChunkPairs], c1[kVmfChunkPairs];
+  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, c0, c1);
+  for (int p = 0; p < count; ++p) {
+    const int64_t j = 1 + 2 * (k0 + p);
+    z[j] = c0[p];
+    if (j + 1 < m) z[j + 1] = c1[p];
+  }
+}
+
+HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
+                              int count, int64_t m, float* z) {
+  float a0[kVmfChunkPairs / 2], a1[kVmfChunkPairs / 2], b0[kVmfChunkPairs / 2],
+      b1[kVmfChunkPairs / 2];
+  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, a0, a1, b0, b1);
+  for (int p = 0; p < count; ++p) {
+    const int64_t j = 1 + 2 * (k0 + p);
+    const int q = p / 2;
+    const bool second = (p & 1) != 0;
+    z[j] = second ? b0[q] : a0[q];
+    if (j + 1 < m) z[j + 1] = second ? b1[q] : a1[q];
   }
 }
 
@@ -337,197 +372,6 @@ HVAE_HD VmfReflector<T> vmf_reflector(T mu1, T tail_sq) {
   r.u1 = T(1) + r.sigma * mu1;
   r.q = r.u1 * r.u1 + tail_sq;
   return r;
-}
-
-// ---------------------------------------------------------------------------
-// d theta / d kappa by implicit reparameterization.
-//
-// With F the CDF of w, dw/dkappa = -(dF/dkappa)(w) / f(w) and
-// dF/dkappa(w) = int_{-1}^{w} (t - A) f(t) dt, A = A_m(kappa) = E[w]
-// = I_{m/2}(kappa) / I_{m/2-1}(kappa). In theta (t = cos phi) the normaliser
-// cancels and, with psi(phi) = (m-2) log(sin phi / sin theta)
-// + kappa (cos phi - cos theta),
-//   d theta / d kappa = int_theta^pi (cos phi - A) e^psi dphi
-//                     = -int_0^theta (cos phi - A) e^psi dphi.
-// We integrate the tail on which cos phi - A has one sign (upper [0, theta]
-// when w >= A, else lower [theta, pi]), so the sum has no cancellation, and
-// d theta / d kappa = -int_tail |cos phi - A| e^psi dphi.
-// The integrand is unimodal (mode phi* of sin^{m-2} e^{kappa cos}). The
-// quadrature covers the window where psi is within kVmfWindowDrop of its peak:
-// one or two Gauss-Legendre panels (n nodes) from the peak outwards, their
-// lengths from the slope and curvature of psi at the peak, each checked (and
-// widened, <= 3 times) by evaluating psi at its far end. Everything is in
-// log space: cos phi - cos theta = 2 (s_theta^2 - s_phi^2), s = sin(./2).
-
-constexpr double kVmfWindowDrop = 25.0;
-
-// Gauss-Legendre nodes and weights on [-1, 1] (positive half; symmetric).
-template <int N>
-struct VmfGaussLegendre;
-
-template <>
-struct VmfGaussLegendre<8> {
-  HVAE_HD static double node(int j) {
-    constexpr double x[4] = {0.18343464249564978, 0.525532409916329, 0.7966664774136267,
-                             0.9602898564975362};
-    return x[j];
-  }
-  HVAE_HD static double weight(int j) {
-    constexpr double w[4] = {0.36268378337836166, 0.3137066458778869, 0.22238103445337443,
-                             0.10122853629037706};
-    return w[j];
-  }
-};
-
-template <>
-struct VmfGaussLegendre<12> {
-  HVAE_HD static double node(int j) {
-    constexpr double x[6] = {0.1252334085114689, 0.3678314989981802, 0.5873179542866175,
-                             0.7699026741943047, 0.9041172563704748, 0.9815606342467192};
-    return x[j];
-  }
-  HVAE_HD static double weight(int j) {
-    constexpr double w[6] = {0.2491470458134027, 0.2334925365383546, 0.20316742672306573,
-                             0.16007832854334642, 0.10693932599531907, 0.04717533638651141};
-    return w[j];
-  }
-};
-
-template <>
-struct VmfGaussLegendre<16> {
-  HVAE_HD static double node(int j) {
-    constexpr double x[8] = {0.09501250983763744, 0.2816035507792589, 0.45801677765722737,
-                             0.6178762444026438,  0.755404408355003,  0.8656312023878318,
-                             0.9445750230732326,  0.9894009349916499};
-    return x[j];
-  }
-  HVAE_HD static double weight(int j) {
-    constexpr double w[8] = {0.18945061045506864, 0.18260341504492364, 0.16915651939500265,
-                             0.1495959888165767,  0.12462897125553407, 0.0951585116824926,
-                             0.062253523938647456, 0.027152459411754176};
-    return w[j];
-  }
-};
-
-// psi and the integrand |cos phi - A| e^psi, with everything that depends on
-// theta only computed once.
-struct VmfTailIntegrand {
-  double mm2;          // m - 2
-  double kappa;
-  double log_sin_theta;
-  double y_theta;      // 1 - cos theta = 2 sin^2(theta/2)
-  double one_minus_A;
-
-  HVAE_HD double psi(double phi) const {
-    const double sh = ::sin(0.5 * phi);
-    const double ch = ::cos(0.5 * phi);
-    const double y_phi = 2.0 * sh * sh;
-    double p = kappa * (y_theta - y_phi);
-    if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
-    return p;
-  }
-  HVAE_HD double value(double phi) const {
-    const double sh = ::sin(0.5 * phi);
-    const double ch = ::cos(0.5 * phi);
-    const double y_phi = 2.0 * sh * sh;
-    double p = kappa * (y_theta - y_phi);
-    if (mm2 != 0.0) p += mm2 * (::log(2.0 * sh * ch) - log_sin_theta);
-    return ::fabs(one_minus_A - y_phi) * ::exp(p);
-  }
-};
-
-// Widens a panel [a, a + len] (len signed) until psi at its end is at least
-// 0.8 kVmfWindowDrop below psi(a), or it reaches |len| = limit.
-HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double len, double limit) {
-  const double peak = f.psi(a);
-  const double sign = len < 0.0 ? -1.0 : 1.0;
-  double mag = ::fmin(::fabs(len), limit);
-  for (int i = 0; i < 3 && mag < limit; ++i) {
-    const double drop = peak - f.psi(a + sign * mag);
-    if (drop >= 0.8 * kVmfWindowDrop) break;
-    mag = ::fmin(limit, mag * kVmfWindowDrop / ::fmax(drop, kVmfWindowDrop / 8.0));
-  }
-  return sign * mag;
-}
-
-template <int N>
-HVAE_HD double vmf_panel(const VmfTailIntegrand& f, double a, double len) {
-  if (len == 0.0) return 0.0;
-  const double h = 0.5 * len;
-  const double c = a + h;
-  double sum = 0.0;
-  for (int j = 0; j < N / 2; ++j) {
-    const double x = h * VmfGaussLegendre<N>::node(j);
-    sum += VmfGaussLegendre<N>::weight(j) * (f.value(c - x) + f.value(c + x));
-  }
-  return sum * ::fabs(h);
-}
-
-// d theta / d kappa at (m, kappa, theta) given A = A_m(kappa); N = 16
-// reaches ~2e-8 relative (checked against mpmath), N = 12 ~1e-6 (float32).
-template <int N>
-HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A) {
-  const double pi = vmf_detail::kPi;
-  if (!(theta > 0.0) || !(theta < pi) || !(kappa < HUGE_VAL)) return 0.0;
-  if (!(kappa >= 0.0)) return ::nan("");
-  const double mm2 = m - 2.0;
-  const double sh = ::sin(0.5 * theta), ch = ::cos(0.5 * theta);
-  const double st = 2.0 * sh * ch, ct = ::cos(theta);
-  VmfTailIntegrand f;
-  f.mm2 = mm2;
-  f.kappa = kappa;
-  f.log_sin_theta = ::log(st);
-  f.y_theta = 2.0 * sh * sh;
-  f.one_minus_A = 1.0 - A;
-  const bool upper = f.one_minus_A >= f.y_theta;  // w >= A
-  const double tail_end = upper ? 0.0 : pi;
-
-  // Mode: (m-2) cos phi = kappa sin^2 phi, cos phi* = 2k / (m-2 + hypot(m-2, 2k)),
-  // sin^2 phi* = (m-2) cos phi* / kappa; -psi''(phi*) = (m-2)/sin^2 + kappa cos.
-  double mode, curv_mode;
-  if (mm2 == 0.0) {
-    mode = 0.0;
-    curv_mode = kappa;
-  } else if (kappa == 0.0) {
-    mode = 0.5 * pi;
-    curv_mode = mm2;
-  } else {
-    const double c = 2.0 * kappa / (mm2 + ::hypot(mm2, 2.0 * kappa));
-    const double s2 = mm2 * c / kappa;
-    mode = ::atan2(::sqrt(s2), c);
-    curv_mode = mm2 / s2 + kappa * c;
-  }
-  const bool mode_in_tail = upper ? (mode < theta) : (mode > theta);
-  const double T = kVmfWindowDrop;
-  double J = 0.0;
-  if (mode_in_tail) {
-    const double L = curv_mode > 0.0 ? ::sqrt(2.0 * T / curv_mode) : HUGE_VAL;
-    // Towards theta, then away from it (to the tail's end).
-    const double to_theta = theta - mode;
-    const double lim1 = ::fabs(to_theta);
-    const double len1 = vmf_widen(f, mode, (to_theta < 0.0 ? -1.0 : 1.0) * ::fmin(L, lim1), lim1);
-    const double lim2 = ::fabs(tail_end - mode);
-    const double dir2 = upper ? -1.0 : 1.0;
-    const double len2 = lim2 > 0.0 ? vmf_widen(f, mode, dir2 * ::fmin(L, lim2), lim2) : 0.0;
-    J = vmf_panel<N>(f, mode, len1) + vmf_panel<N>(f, mode, len2);
-  } else {
-    // The integrand decays away from theta: slope and curvature of psi there.
-    const double slope = ::fabs(mm2 * ct / st - kappa * st);
-    const double curv = ::fmax(mm2 / (st * st) + kappa * ct, 0.0);
-    const double denom = slope + ::sqrt(slope * slope + 2.0 * curv * T);
-    const double L = denom > 0.0 ? 2.0 * T / denom : HUGE_VAL;
-    const double lim = ::fabs(tail_end - theta);
-    const double dir = upper ? -1.0 : 1.0;
-    J = vmf_panel<N>(f, theta, vmf_widen(f, theta, dir * ::fmin(L, lim), lim));
-  }
-  return -J;
-}
-
-// A_m(kappa) = I_{m/2}(kappa) / I_{m/2-1}(kappa) (0 at kappa = 0, 1 at inf).
-HVAE_HD double vmf_mean_cos(double m, double kappa) {
-  if (kappa == 0.0) return 0.0;
-  if (!(kappa < HUGE_VAL)) return 1.0;
-  return iv_ratio<double>(0.5 * m - 1.0, kappa);
 }
 
 }  // namespace hvae

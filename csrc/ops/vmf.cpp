@@ -3,6 +3,7 @@
 // in an at::parallel_for. Every sample owns its Philox subsequence, so the
 // result does not depend on the thread count.
 #include "vmf.h"
+#include "vmf_cpu_avx2.h"
 
 #include <mutex>
 
@@ -25,7 +26,9 @@ std::tuple<at::Tensor, at::Tensor> sample_cpu(const char* op_name, const at::Ten
   if (l.n == 0) return {l.z, l.theta};
   AT_DISPATCH_FLOATING_TYPES(l.z.scalar_type(), "hvae_vmf_sample", [&] {
     const hvae::VmfSampleParams<scalar_t> p = vmf_sample_params<scalar_t>(l, seed, offset);
+    const bool avx2 = vmf_cpu_avx2_available();
     at::parallel_for(0, l.n, grain_size(l.m), [&](int64_t begin, int64_t end) {
+      if (avx2) return vmf_sample_range_avx2(&p, sizeof(scalar_t) == 8, begin, end);
       for (int64_t i = begin; i < end; ++i) hvae::vmf_sample_one<scalar_t>(p, i);
     });
   });
@@ -64,7 +67,9 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cpu(const at::Tensor& gra
     const hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
     // The kappa gradient (a Bessel ratio and a quadrature) dominates: ~1 us.
     const int64_t grain = need_kappa ? 64 : grain_size(l.m);
+    const bool avx2 = vmf_cpu_avx2_available();
     at::parallel_for(0, l.n, grain, [&](int64_t begin, int64_t end) {
+      if (avx2) return vmf_backward_range_avx2(&p, sizeof(scalar_t) == 8, begin, end);
       for (int64_t i = begin; i < end; ++i) hvae::vmf_backward_one<scalar_t>(p, i);
     });
   });

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hvae/vmf.h"
+#include "hvae/vmf_grad.h"
 
 namespace {
 
@@ -167,6 +168,40 @@ TEST(VmfMath, DthetaDkappaEdges) {
   const double big = hvae::vmf_dtheta_dkappa<16>(1e4, 1e8, 0.0097, hvae::vmf_mean_cos(1e4, 1e8));
   EXPECT_TRUE(std::isfinite(big));
   EXPECT_LT(big, 0.0);
+}
+
+TEST(VmfMath, NormalUniformsMatchPhilox) {
+  // The vectorisable double uniforms equal philox.h's, bit for bit.
+  hvae::PhiloxStream s(3, 4, 5);
+  for (int i = 0; i < 100000; ++i) {
+    const uint32_t hi = s.next_u32(), lo = i < 8 ? 0xffffffffu * uint32_t(i & 1) : s.next_u32();
+    EXPECT_EQ(hvae::vmf_left_open01(hi, lo), hvae::left_open01_from_bits(hi, lo));
+    EXPECT_EQ(hvae::vmf_open01(hi, lo), hvae::open01_from_bits(hi, lo));
+  }
+}
+
+TEST(VmfMath, FastMathAccuracy) {
+  for (int i = 1; i <= 200000; ++i) {
+    const double u = i / 200001.0;
+    EXPECT_NEAR(hvae::fastmath::log_pos(u), std::log(u), 4e-16 * std::fabs(std::log(u)) + 1.2e-16);
+    // a few ulp: the Box-Muller radius needs no more
+    EXPECT_NEAR(hvae::fastmath::log_pos(float(u)), std::log(float(u)), 3e-7f * std::fabs(std::log(float(u))) + 6e-8f);
+    double s, c;
+    hvae::fastmath::sincos_2pi(u, s, c);
+    const ld two_pi_u = 2 * 3.14159265358979323846264338327950288L * ld(u);
+    EXPECT_NEAR(s, double(std::sin(two_pi_u)), 3.5e-16);
+    EXPECT_NEAR(c, double(std::cos(two_pi_u)), 3.5e-16);
+    float sf, cf;
+    hvae::fastmath::sincos_2pi(float(u), sf, cf);
+    EXPECT_NEAR(sf, std::sin(2 * M_PI * double(float(u))), 3e-7);
+    EXPECT_NEAR(cf, std::cos(2 * M_PI * double(float(u))), 3e-7);
+    const double x = 50.0 * u;
+    EXPECT_NEAR(hvae::fastmath::sqrt_pos(x), std::sqrt(x), 3e-16 * std::sqrt(x));
+    EXPECT_NEAR(hvae::fastmath::sqrt_pos(float(x)), std::sqrt(float(x)), 2e-7f * std::sqrt(float(x)));
+  }
+  EXPECT_EQ(hvae::fastmath::sqrt_pos(0.0), 0.0);
+  EXPECT_EQ(hvae::fastmath::log_pos(1.0), 0.0);
+  EXPECT_NEAR(hvae::fastmath::log_pos(2.710505431213761e-20), std::log(2.710505431213761e-20), 1e-13);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../vmf.h"
+#include "../vmf_grad.h"
 
 namespace hvae {
 
@@ -38,9 +39,6 @@ struct VmfBackwardParams {
   int64_t m;
 };
 
-// Box-Muller pairs generated per chunk in vmf_sample_one (even: whole blocks in float).
-constexpr int kVmfChunkPairs = 64;
-
 // Quadrature nodes: ~1e-6 relative for float32 gradients, ~2e-8 for float64.
 template <typename T>
 struct VmfQuadratureNodes {
@@ -62,11 +60,8 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   // Normals in chunks (vectorised on the CPU), with the values of vmf_normal_pair.
   const int64_t pairs = vmf_normal_pairs(m);
   for (int64_t k0 = 0; k0 < pairs; k0 += kVmfChunkPairs) {
-    T buf[2 * kVmfChunkPairs + 2];
     const int count = static_cast<int>(min_<int64_t>(kVmfChunkPairs, pairs - k0));
-    vmf_normal_pairs_fill(p.seed, uint64_t(i), p.offset, k0, count, buf);
-    const int64_t len = min_<int64_t>(2 * int64_t(count), m - 1 - 2 * k0);
-    for (int64_t j = 0; j < len; ++j) z[1 + 2 * k0 + j] = buf[j];
+    vmf_normal_chunk(p.seed, uint64_t(i), p.offset, k0, count, m, z);
   }
   T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
   for (int64_t j = 1; j < m; ++j) {

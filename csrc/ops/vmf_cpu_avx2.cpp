@@ -1,0 +1,78 @@
+// The per-sample vMF loops of csrc/hvae/kernels/vmf_sample.h compiled for
+// AVX2 (no FMA, so no contraction: the values equal the baseline build's),
+// about 1.8x faster for the vectorised Box-Muller loop. The headers are
+// included inside namespace hvae_avx2, so these AVX2 copies of the inline
+// functions never stand in for the baseline ones at link time. No torch here.
+#include "vmf_cpu_avx2.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HVAE_VMF_AVX2 1
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace hvae_avx2 {
+#include "hvae/kernels/vmf_sample.h"
+}  // namespace hvae_avx2
+
+namespace {
+
+template <typename T>
+void sample_range(const void* params, int64_t begin, int64_t end) {
+  const auto& p = *static_cast<const hvae_avx2::hvae::VmfSampleParams<T>*>(params);
+  for (int64_t i = begin; i < end; ++i) hvae_avx2::hvae::vmf_sample_one<T>(p, i);
+}
+
+template <typename T>
+void backward_range(const void* params, int64_t begin, int64_t end) {
+  const auto& p = *static_cast<const hvae_avx2::hvae::VmfBackwardParams<T>*>(params);
+  for (int64_t i = begin; i < end; ++i) hvae_avx2::hvae::vmf_backward_one<T>(p, i);
+}
+
+}  // namespace
+#pragma GCC pop_options
+#else
+#define HVAE_VMF_AVX2 0
+#endif
+
+namespace hvae_ops {
+
+bool vmf_cpu_avx2_available() {
+#if HVAE_VMF_AVX2
+  // HVAE_EXT_NO_AVX2=1 keeps the baseline loops (the tests compare the two).
+  static const bool ok = __builtin_cpu_supports("avx2") && std::getenv("HVAE_EXT_NO_AVX2") == nullptr;
+  return ok;
+#else
+  return false;
+#endif
+}
+
+void vmf_sample_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end) {
+#if HVAE_VMF_AVX2
+  if (is_double) {
+    sample_range<double>(params, begin, end);
+  } else {
+    sample_range<float>(params, begin, end);
+  }
+#else
+  (void)params, (void)is_double, (void)begin, (void)end;
+#endif
+}
+
+void vmf_backward_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end) {
+#if HVAE_VMF_AVX2
+  if (is_double) {
+    backward_range<double>(params, begin, end);
+  } else {
+    backward_range<float>(params, begin, end);
+  }
+#else
+  (void)params, (void)is_double, (void)begin, (void)end;
+#endif
+}
+
+}  // namespace hvae_ops

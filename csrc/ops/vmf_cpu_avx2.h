@@ -1,0 +1,17 @@
+// The CPU vMF loops built for AVX2 (vmf_cpu_avx2.cpp), chosen at run time.
+#pragma once
+
+#include <cstdint>
+
+namespace hvae_ops {
+
+// True when this build has the AVX2 loops, the CPU runs them, and the
+// environment variable HVAE_EXT_NO_AVX2 is unset.
+bool vmf_cpu_avx2_available();
+
+// vmf_sample_one / vmf_backward_one for i in [begin, end); `params` points
+// to a hvae::VmfSampleParams<T> / hvae::VmfBackwardParams<T>.
+void vmf_sample_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end);
+void vmf_backward_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end);
+
+}  // namespace hvae_ops
