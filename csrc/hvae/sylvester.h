@@ -80,14 +80,64 @@ HVAE_HD T sylvester_diag_value(T stored, bool diag_tanh) {
 // stable form, and it costs three transcendental calls instead of ten.
 constexpr double kSylvesterDirectQ = 0.5;
 
+// log cosh x without its |x| part: log1p(exp(-2|x|)) - log 2, in [-log 2, 0].
+template <typename T>
+HVAE_HD T log_cosh_rest(T x) {
+  return log1p_(exp_(T(-2) * fabs_(x))) - T(kLog2);
+}
+
+// The three log-cosh combinations the stable branch needs, for raw diagonals
+// d1, d2 (L = log(1 + tanh d1 tanh d2), and the exponents E1, E2 of the
+// diagonal derivatives):
+//   L  = lc(d1 + d2) - lc(d1) - lc(d2)
+//   E1 = lc(d2) - lc(d1) - lc(d1 + d2) = log(sech^2 d1 / (1 + tanh d1 tanh d2))
+//   E2 = lc(d1) - lc(d2) - lc(d1 + d2)
+// with lc = log cosh. Each lc is |x| + rest(x); summing the lc's as rounded
+// numbers of size ~|d| would leave an absolute error ~|d| eps in a result of
+// size ~1 (relative error ~|d| eps after the exp). So the |x| parts are
+// combined exactly first: for opposite signs |d1 + d2| = ||d1| - |d2||, hence
+//   |.|-part of L  = -2 min(|d1|, |d2|)
+//   |.|-part of E1 = -2 max(0, |d1| - |d2|),   E2 likewise with 1 <-> 2
+// (the difference rounds exactly as d1 + d2 does, and min and 2x are exact);
+// for equal signs they are 0, -2|d1| and -2|d2|. The rests are O(1).
+template <typename T>
+struct SylvesterLogCoshSums {
+  T L, E1, E2;
+};
+
+template <typename T>
+HVAE_HD SylvesterLogCoshSums<T> sylvester_log_cosh_sums(T d1, T d2) {
+  const T a1 = fabs_(d1), a2 = fabs_(d2);
+  const T r1 = log_cosh_rest(d1), r2 = log_cosh_rest(d2), r12 = log_cosh_rest(d1 + d2);
+  T abs_l, abs_e1, abs_e2;
+  if ((d1 < T(0)) != (d2 < T(0))) {
+    abs_l = T(-2) * min_(a1, a2);
+    abs_e1 = T(-2) * max_(T(0), a1 - a2);
+    abs_e2 = T(-2) * max_(T(0), a2 - a1);
+  } else {
+    abs_l = T(0);
+    abs_e1 = T(-2) * a1;
+    abs_e2 = T(-2) * a2;
+  }
+  SylvesterLogCoshSums<T> out;
+  out.L = abs_l + (r12 - r1 - r2);
+  out.E1 = abs_e1 + (r2 - r1 - r12);
+  out.E2 = abs_e2 + (r1 - r2 - r12);
+  return out;
+}
+
 // log q with q = 1 + tanh(d1) tanh(d2) sech^2 a, from the raw diagonals, in
 // the stable form (q may underflow; the log does not):
-//   log q = logaddexp(log tanh^2 a, log sech^2 a + lc(d1 + d2) - lc(d1) - lc(d2)).
+//   log q = logaddexp(log tanh^2 a, log sech^2 a + L),  L as above.
+template <typename T>
+HVAE_HD T sylvester_log_q_stable(T log_s, T L, T h) {
+  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
+  return log_add_exp(log_h2, log_s + L);
+}
+
 template <typename T>
 HVAE_HD T sylvester_log_q_stable(T d1, T d2, T a, T h) {
-  const T log_s = T(-2) * log_cosh(a);
-  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
-  return log_add_exp(log_h2, log_s + log_cosh(d1 + d2) - log_cosh(d1) - log_cosh(d2));
+  return sylvester_log_q_stable(T(-2) * log_cosh(a), sylvester_log_cosh_sums(d1, d2).L, h);
 }
 
 // One coordinate's log-det term log|q|, q = 1 + t1 t2 sech^2 a, where
@@ -133,16 +183,27 @@ HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T d1, T d2, T t1, T t2, T c1, T
     out.d_a = T(-2) * h * s * t1 * t2 / q;
     return out;
   }
-  // Cancelling case (diag_tanh, q < 1/2): every ratio taken in log space (q
-  // and the sech^2 may underflow while the ratios are finite).
-  const T log_q = sylvester_log_q_stable(d1, d2, a, h);
+  // Cancelling case (diag_tanh, q < 1/2, so d1, d2 have opposite signs):
+  // every ratio taken in log space (q and the sech^2 may underflow while the
+  // ratios are finite). With C = 1 + t1 t2 = exp(L) and q = h^2 + s C,
+  //   d log q / dd1 = t2 s sech^2(d1) / q = t2 (s C / q) exp(E1),
+  //   s C / q = 1 / (1 + h^2 / (s C)),
+  // so no exponent contains the large cancelling log-cosh terms (see
+  // sylvester_log_cosh_sums); s C / q is exactly 1 at a = 0. Where h^2 and
+  // s C are comparable with |d| large, |a| ~ exp(-min |d|) is far below a's
+  // own absolute rounding error, so no float32 formula can do better there.
+  const SylvesterLogCoshSums<T> lc = sylvester_log_cosh_sums(d1, d2);
   const T log_s = T(-2) * log_cosh(a);
+  const T log_sc = log_s + lc.L;
+  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at h = 0
+  const T log_q = log_add_exp(log_h2, log_sc);
+  const T sc_over_q = T(1) / (T(1) + exp_(log_h2 - log_sc));
   out.log_term = log_q;
-  out.d_r1 = t2 * exp_(log_s - T(2) * log_cosh(d1) - log_q);
-  out.d_r2 = t1 * exp_(log_s - T(2) * log_cosh(d2) - log_q);
+  out.d_r1 = t2 * sc_over_q * exp_(lc.E1);
+  out.d_r2 = t1 * sc_over_q * exp_(lc.E2);
   // h s / q as sign(h) exp(log|h| + log s - log q): exactly 0 at h = 0 even
   // where s / q overflows.
-  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(log_(fabs_(h)) + log_s - log_q);
+  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(T(0.5) * log_h2 + log_s - log_q);
   out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
 }
