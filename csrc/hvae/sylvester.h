@@ -360,7 +360,7 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
 
 // ---------------------------------------------------------------------------
 // Backward of one sample, steps in reverse order. Scratch: gz, u, h, s, v, g
-// of D elements each and dg of 4 D (the diagonals' values and chain factors). With Accumulate the parameter gradients are added to
+// of D elements each and dg of 3 D (R1's diagonals, their values and chain factors). With Accumulate the parameter gradients are added to
 // the buffers (zeroed; shared parameters: one accumulator per thread),
 // otherwise stored, zeros below the diagonal of dense buffers included.
 //
@@ -386,11 +386,13 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
                                        T* __restrict__ s, T* __restrict__ v, T* __restrict__ g,
                                        T* __restrict__ dg) {
   const SylvesterParams<T>& p = bp.fwd;
-  // per coordinate: the diagonal values t = d or tanh d and c = dt/dd
+  // per coordinate: R1's raw diagonal d1, its value t1 = d1 or tanh d1 and
+  // c1 = dt1/dd1, taken from row i's first element while R1's rows stream by
+  // (gathering the D diagonals up front cost a cache miss each, between libm
+  // calls that kept them from overlapping: ~1/3 of the backward's time)
   T* __restrict__ t1 = dg;
-  T* __restrict__ t2 = dg + p.dim;
+  T* __restrict__ d1s = dg + p.dim;
   T* __restrict__ c1 = dg + 2 * p.dim;
-  T* __restrict__ c2 = dg + 3 * p.dim;
   const int64_t D = p.dim, K = p.num_flows;
   const int64_t F = sylvester_factor_size(D, p.packed);
   const int64_t grad_row_stride = D;  // dense gradient buffers are contiguous
@@ -412,12 +414,6 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       s[j] = sech2(ak[j]);
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
-      const T d1 = r1[sylvester_row_offset(j, D, p.r1.row_stride, p.packed)];
-      const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
-      t1[j] = sylvester_diag_value(d1, p.diag_tanh);
-      t2[j] = sylvester_diag_value(d2, p.diag_tanh);
-      c1[j] = p.diag_tanh ? sech2(d1) : T(1);
-      c2[j] = p.diag_tanh ? sech2(d2) : T(1);
     }
     // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g)
     for (int64_t i = 0; i < D; ++i) {
@@ -431,6 +427,9 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
           g2[i * D + j] = T(0);
         }
       }
+      d1s[i] = row[0];
+      t1[i] = sylvester_diag_value(row[0], p.diag_tanh);
+      c1[i] = p.diag_tanh ? sech2(row[0]) : T(1);
       const T vi = v[i];
       sylvester_store<Accumulate>(grow, vi * h[i] * c1[i]);
       g[i] += t1[i] * vi;
@@ -445,26 +444,25 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
         g[i + 1 + j] += row[1 + j] * vi;
       }
     }
-    // ga = gh * s + gl dL/da (kept in g); the log-det's diagonal gradients
-    for (int64_t i = 0; i < D; ++i) {
-      const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
-      const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
-      const SylvesterDiagTerm<T> t =
-          sylvester_diag_term<false>(d1, d2, t1[i], t2[i], c1[i], c2[i], ak[i], h[i], s[i], p.diag_tanh);
-      g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
-      sylvester_store<Accumulate>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed),
-                                  gl * t.d_r2);
-      g[i] = g[i] * s[i] + gl * t.d_a;
-      sylvester_store<Accumulate>(gb + i, g[i]);
-    }
-    // R2: dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v)
+    // R2, row i: first ga_i = gh_i * s_i + gl dL/da_i and the log-det's
+    // diagonal gradients (R2's diagonal is the row's first element), then
+    // dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v,
+    // free since the R1 loop)
     for (int64_t j = 0; j < D; ++j) v[j] = T(0);
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
-      const T gai = g[i];
-      grow[0] += gai * u[i] * c2[i];
-      v[i] += t2[i] * gai;
+      const T d2 = row[0];
+      const T t2 = sylvester_diag_value(d2, p.diag_tanh);
+      const T c2 = p.diag_tanh ? sech2(d2) : T(1);
+      const SylvesterDiagTerm<T> t =
+          sylvester_diag_term<false>(d1s[i], d2, t1[i], t2, c1[i], c2, ak[i], h[i], s[i], p.diag_tanh);
+      g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
+      sylvester_store<Accumulate>(grow, gl * t.d_r2);
+      const T gai = g[i] * s[i] + gl * t.d_a;
+      sylvester_store<Accumulate>(gb + i, gai);
+      grow[0] += gai * u[i] * c2;
+      v[i] += t2 * gai;
       const int64_t len = D - 1 - i;
       HVAE_SIMD
       for (int64_t j = 0; j < len; ++j) {
