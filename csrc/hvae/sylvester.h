@@ -61,6 +61,21 @@ HVAE_HD T sech2(T x) {
   return T(4) * e / (d * d);
 }
 
+// tanh x and sech^2 x from one exp (the backward needs both for every a):
+// with e = exp(-2|x|), sech^2 = 4 e / (1 + e)^2 as in sech2 and, for |x| >
+// 1/4 where 1 - e >= 0.39 does not cancel, tanh|x| = (1 - e) / (1 + e) (a
+// few eps, against tanh's one; tanh itself below 1/4). ~10% of the CPU
+// backward at D = 64.
+template <typename T>
+HVAE_HD void tanh_sech2(T x, T& th, T& s) {
+  const T ax = fabs_(x);
+  const T e = exp_(T(-2) * ax);
+  const T d = T(1) + e;
+  s = T(4) * e / (d * d);
+  const T t = ax > T(0.25) ? (T(1) - e) / d : tanh_(ax);
+  th = x < T(0) ? -t : t;
+}
+
 // log(exp(x) + exp(y)) for x, y possibly -inf.
 template <typename T>
 HVAE_HD T log_add_exp(T x, T y) {
@@ -410,8 +425,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     const T* ak = bp.as + (n * K + k) * D;
     for (int64_t j = 0; j < D; ++j) {
       u[j] = zk[flip ? D - 1 - j : j];
-      h[j] = tanh_(ak[j]);
-      s[j] = sech2(ak[j]);
+      tanh_sech2(ak[j], h[j], s[j]);
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
     }

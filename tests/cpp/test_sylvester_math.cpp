@@ -40,6 +40,20 @@ TEST(SylvesterMath, LogCoshAndSech2) {
   EXPECT_NEAR(hvae::sech2(30.0) / (4 * std::exp(-60.0)), 1.0, 1e-12);
 }
 
+TEST(SylvesterMath, TanhSech2) {
+  // both branches of tanh (|x| <= 1/4 and above), signs, 0 and saturation
+  for (double x : {0.0, 1e-9, -0.1, 0.25, -0.2500001, 0.7, -3.0, 12.0, -40.0, 400.0}) {
+    double th = 0, s = 0;
+    hvae::tanh_sech2(x, th, s);
+    EXPECT_NEAR(th, std::tanh(x), 4e-16 * std::fabs(std::tanh(x))) << x;
+    EXPECT_NEAR(s, hvae::sech2(x), 1e-300) << x;
+    float thf = 0, sf = 0;
+    hvae::tanh_sech2(static_cast<float>(x), thf, sf);
+    EXPECT_NEAR(thf, std::tanh(x), 3e-7 * std::fabs(std::tanh(x))) << x;
+    EXPECT_EQ(sf, hvae::sech2(static_cast<float>(x))) << x;
+  }
+}
+
 TEST(SylvesterMath, DiagTermPlainMatchesFormula) {
   const double r1 = 0.7, r2 = -1.3, a = 0.4;
   const double s = 1 - std::tanh(a) * std::tanh(a);
