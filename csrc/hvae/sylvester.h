@@ -61,6 +61,21 @@ HVAE_HD T sech2(T x) {
   return T(4) * e / (d * d);
 }
 
+// tanh x and sech^2 x from one exp (the backward needs both for every a):
+// with e = exp(-2|x|), sech^2 = 4 e / (1 + e)^2 as in sech2 and, for |x| >
+// 1/4 where 1 - e >= 0.39 does not cancel, tanh|x| = (1 - e) / (1 + e) (a
+// few eps, against tanh's one; tanh itself below 1/4). ~10% of the CPU
+// backward at D = 64.
+template <typename T>
+HVAE_HD void tanh_sech2(T x, T& th, T& s) {
+  const T ax = fabs_(x);
+  const T e = exp_(T(-2) * ax);
+  const T d = T(1) + e;
+  s = T(4) * e / (d * d);
+  const T t = ax > T(0.25) ? (T(1) - e) / d : tanh_(ax);
+  th = x < T(0) ? -t : t;
+}
+
 // log(exp(x) + exp(y)) for x, y possibly -inf.
 template <typename T>
 HVAE_HD T log_add_exp(T x, T y) {
@@ -80,14 +95,64 @@ HVAE_HD T sylvester_diag_value(T stored, bool diag_tanh) {
 // stable form, and it costs three transcendental calls instead of ten.
 constexpr double kSylvesterDirectQ = 0.5;
 
+// log cosh x without its |x| part: log1p(exp(-2|x|)) - log 2, in [-log 2, 0].
+template <typename T>
+HVAE_HD T log_cosh_rest(T x) {
+  return log1p_(exp_(T(-2) * fabs_(x))) - T(kLog2);
+}
+
+// The three log-cosh combinations the stable branch needs, for raw diagonals
+// d1, d2 (L = log(1 + tanh d1 tanh d2), and the exponents E1, E2 of the
+// diagonal derivatives):
+//   L  = lc(d1 + d2) - lc(d1) - lc(d2)
+//   E1 = lc(d2) - lc(d1) - lc(d1 + d2) = log(sech^2 d1 / (1 + tanh d1 tanh d2))
+//   E2 = lc(d1) - lc(d2) - lc(d1 + d2)
+// with lc = log cosh. Each lc is |x| + rest(x); summing the lc's as rounded
+// numbers of size ~|d| would leave an absolute error ~|d| eps in a result of
+// size ~1 (relative error ~|d| eps after the exp). So the |x| parts are
+// combined exactly first: for opposite signs |d1 + d2| = ||d1| - |d2||, hence
+//   |.|-part of L  = -2 min(|d1|, |d2|)
+//   |.|-part of E1 = -2 max(0, |d1| - |d2|),   E2 likewise with 1 <-> 2
+// (the difference rounds exactly as d1 + d2 does, and min and 2x are exact);
+// for equal signs they are 0, -2|d1| and -2|d2|. The rests are O(1).
+template <typename T>
+struct SylvesterLogCoshSums {
+  T L, E1, E2;
+};
+
+template <typename T>
+HVAE_HD SylvesterLogCoshSums<T> sylvester_log_cosh_sums(T d1, T d2) {
+  const T a1 = fabs_(d1), a2 = fabs_(d2);
+  const T r1 = log_cosh_rest(d1), r2 = log_cosh_rest(d2), r12 = log_cosh_rest(d1 + d2);
+  T abs_l, abs_e1, abs_e2;
+  if ((d1 < T(0)) != (d2 < T(0))) {
+    abs_l = T(-2) * min_(a1, a2);
+    abs_e1 = T(-2) * max_(T(0), a1 - a2);
+    abs_e2 = T(-2) * max_(T(0), a2 - a1);
+  } else {
+    abs_l = T(0);
+    abs_e1 = T(-2) * a1;
+    abs_e2 = T(-2) * a2;
+  }
+  SylvesterLogCoshSums<T> out;
+  out.L = abs_l + (r12 - r1 - r2);
+  out.E1 = abs_e1 + (r2 - r1 - r12);
+  out.E2 = abs_e2 + (r1 - r2 - r12);
+  return out;
+}
+
 // log q with q = 1 + tanh(d1) tanh(d2) sech^2 a, from the raw diagonals, in
 // the stable form (q may underflow; the log does not):
-//   log q = logaddexp(log tanh^2 a, log sech^2 a + lc(d1 + d2) - lc(d1) - lc(d2)).
+//   log q = logaddexp(log tanh^2 a, log sech^2 a + L),  L as above.
+template <typename T>
+HVAE_HD T sylvester_log_q_stable(T log_s, T L, T h) {
+  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
+  return log_add_exp(log_h2, log_s + L);
+}
+
 template <typename T>
 HVAE_HD T sylvester_log_q_stable(T d1, T d2, T a, T h) {
-  const T log_s = T(-2) * log_cosh(a);
-  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at a = 0, handled by log_add_exp
-  return log_add_exp(log_h2, log_s + log_cosh(d1 + d2) - log_cosh(d1) - log_cosh(d2));
+  return sylvester_log_q_stable(T(-2) * log_cosh(a), sylvester_log_cosh_sums(d1, d2).L, h);
 }
 
 // One coordinate's log-det term log|q|, q = 1 + t1 t2 sech^2 a, where
@@ -133,16 +198,27 @@ HVAE_HD SylvesterDiagTerm<T> sylvester_diag_term(T d1, T d2, T t1, T t2, T c1, T
     out.d_a = T(-2) * h * s * t1 * t2 / q;
     return out;
   }
-  // Cancelling case (diag_tanh, q < 1/2): every ratio taken in log space (q
-  // and the sech^2 may underflow while the ratios are finite).
-  const T log_q = sylvester_log_q_stable(d1, d2, a, h);
+  // Cancelling case (diag_tanh, q < 1/2, so d1, d2 have opposite signs):
+  // every ratio taken in log space (q and the sech^2 may underflow while the
+  // ratios are finite). With C = 1 + t1 t2 = exp(L) and q = h^2 + s C,
+  //   d log q / dd1 = t2 s sech^2(d1) / q = t2 (s C / q) exp(E1),
+  //   s C / q = 1 / (1 + h^2 / (s C)),
+  // so no exponent contains the large cancelling log-cosh terms (see
+  // sylvester_log_cosh_sums); s C / q is exactly 1 at a = 0. Where h^2 and
+  // s C are comparable with |d| large, |a| ~ exp(-min |d|) is far below a's
+  // own absolute rounding error, so no float32 formula can do better there.
+  const SylvesterLogCoshSums<T> lc = sylvester_log_cosh_sums(d1, d2);
   const T log_s = T(-2) * log_cosh(a);
+  const T log_sc = log_s + lc.L;
+  const T log_h2 = T(2) * log_(fabs_(h));  // -inf at h = 0
+  const T log_q = log_add_exp(log_h2, log_sc);
+  const T sc_over_q = T(1) / (T(1) + exp_(log_h2 - log_sc));
   out.log_term = log_q;
-  out.d_r1 = t2 * exp_(log_s - T(2) * log_cosh(d1) - log_q);
-  out.d_r2 = t1 * exp_(log_s - T(2) * log_cosh(d2) - log_q);
+  out.d_r1 = t2 * sc_over_q * exp_(lc.E1);
+  out.d_r2 = t1 * sc_over_q * exp_(lc.E2);
   // h s / q as sign(h) exp(log|h| + log s - log q): exactly 0 at h = 0 even
   // where s / q overflows.
-  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(log_(fabs_(h)) + log_s - log_q);
+  const T h_s_over_q = h == T(0) ? T(0) : (h > T(0) ? T(1) : T(-1)) * exp_(T(0.5) * log_h2 + log_s - log_q);
   out.d_a = T(-2) * t1 * t2 * h_s_over_q;
   return out;
 }
@@ -299,7 +375,7 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
 
 // ---------------------------------------------------------------------------
 // Backward of one sample, steps in reverse order. Scratch: gz, u, h, s, v, g
-// of D elements each and dg of 4 D (the diagonals' values and chain factors). With Accumulate the parameter gradients are added to
+// of D elements each and dg of 3 D (R1's diagonals, their values and chain factors). With Accumulate the parameter gradients are added to
 // the buffers (zeroed; shared parameters: one accumulator per thread),
 // otherwise stored, zeros below the diagonal of dense buffers included.
 //
@@ -325,11 +401,13 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
                                        T* __restrict__ s, T* __restrict__ v, T* __restrict__ g,
                                        T* __restrict__ dg) {
   const SylvesterParams<T>& p = bp.fwd;
-  // per coordinate: the diagonal values t = d or tanh d and c = dt/dd
+  // per coordinate: R1's raw diagonal d1, its value t1 = d1 or tanh d1 and
+  // c1 = dt1/dd1, taken from row i's first element while R1's rows stream by
+  // (gathering the D diagonals up front cost a cache miss each, between libm
+  // calls that kept them from overlapping: ~1/3 of the backward's time)
   T* __restrict__ t1 = dg;
-  T* __restrict__ t2 = dg + p.dim;
+  T* __restrict__ d1s = dg + p.dim;
   T* __restrict__ c1 = dg + 2 * p.dim;
-  T* __restrict__ c2 = dg + 3 * p.dim;
   const int64_t D = p.dim, K = p.num_flows;
   const int64_t F = sylvester_factor_size(D, p.packed);
   const int64_t grad_row_stride = D;  // dense gradient buffers are contiguous
@@ -347,16 +425,9 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     const T* ak = bp.as + (n * K + k) * D;
     for (int64_t j = 0; j < D; ++j) {
       u[j] = zk[flip ? D - 1 - j : j];
-      h[j] = tanh_(ak[j]);
-      s[j] = sech2(ak[j]);
+      tanh_sech2(ak[j], h[j], s[j]);
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
-      const T d1 = r1[sylvester_row_offset(j, D, p.r1.row_stride, p.packed)];
-      const T d2 = r2[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
-      t1[j] = sylvester_diag_value(d1, p.diag_tanh);
-      t2[j] = sylvester_diag_value(d2, p.diag_tanh);
-      c1[j] = p.diag_tanh ? sech2(d1) : T(1);
-      c2[j] = p.diag_tanh ? sech2(d2) : T(1);
     }
     // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g)
     for (int64_t i = 0; i < D; ++i) {
@@ -370,6 +441,9 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
           g2[i * D + j] = T(0);
         }
       }
+      d1s[i] = row[0];
+      t1[i] = sylvester_diag_value(row[0], p.diag_tanh);
+      c1[i] = p.diag_tanh ? sech2(row[0]) : T(1);
       const T vi = v[i];
       sylvester_store<Accumulate>(grow, vi * h[i] * c1[i]);
       g[i] += t1[i] * vi;
@@ -384,26 +458,25 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
         g[i + 1 + j] += row[1 + j] * vi;
       }
     }
-    // ga = gh * s + gl dL/da (kept in g); the log-det's diagonal gradients
-    for (int64_t i = 0; i < D; ++i) {
-      const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
-      const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
-      const SylvesterDiagTerm<T> t =
-          sylvester_diag_term<false>(d1, d2, t1[i], t2[i], c1[i], c2[i], ak[i], h[i], s[i], p.diag_tanh);
-      g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
-      sylvester_store<Accumulate>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed),
-                                  gl * t.d_r2);
-      g[i] = g[i] * s[i] + gl * t.d_a;
-      sylvester_store<Accumulate>(gb + i, g[i]);
-    }
-    // R2: dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v)
+    // R2, row i: first ga_i = gh_i * s_i + gl dL/da_i and the log-det's
+    // diagonal gradients (R2's diagonal is the row's first element), then
+    // dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v,
+    // free since the R1 loop)
     for (int64_t j = 0; j < D; ++j) v[j] = T(0);
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
-      const T gai = g[i];
-      grow[0] += gai * u[i] * c2[i];
-      v[i] += t2[i] * gai;
+      const T d2 = row[0];
+      const T t2 = sylvester_diag_value(d2, p.diag_tanh);
+      const T c2 = p.diag_tanh ? sech2(d2) : T(1);
+      const SylvesterDiagTerm<T> t =
+          sylvester_diag_term<false>(d1s[i], d2, t1[i], t2, c1[i], c2, ak[i], h[i], s[i], p.diag_tanh);
+      g1[sylvester_row_offset(i, D, grad_row_stride, p.packed)] += gl * t.d_r1;
+      sylvester_store<Accumulate>(grow, gl * t.d_r2);
+      const T gai = g[i] * s[i] + gl * t.d_a;
+      sylvester_store<Accumulate>(gb + i, gai);
+      grow[0] += gai * u[i] * c2;
+      v[i] += t2 * gai;
       const int64_t len = D - 1 - i;
       HVAE_SIMD
       for (int64_t j = 0; j < len; ++j) {

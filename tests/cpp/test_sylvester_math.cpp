@@ -40,6 +40,20 @@ TEST(SylvesterMath, LogCoshAndSech2) {
   EXPECT_NEAR(hvae::sech2(30.0) / (4 * std::exp(-60.0)), 1.0, 1e-12);
 }
 
+TEST(SylvesterMath, TanhSech2) {
+  // both branches of tanh (|x| <= 1/4 and above), signs, 0 and saturation
+  for (double x : {0.0, 1e-9, -0.1, 0.25, -0.2500001, 0.7, -3.0, 12.0, -40.0, 400.0}) {
+    double th = 0, s = 0;
+    hvae::tanh_sech2(x, th, s);
+    EXPECT_NEAR(th, std::tanh(x), 4e-16 * std::fabs(std::tanh(x))) << x;
+    EXPECT_NEAR(s, hvae::sech2(x), 1e-300) << x;
+    float thf = 0, sf = 0;
+    hvae::tanh_sech2(static_cast<float>(x), thf, sf);
+    EXPECT_NEAR(thf, std::tanh(x), 3e-7 * std::fabs(std::tanh(x))) << x;
+    EXPECT_EQ(sf, hvae::sech2(static_cast<float>(x))) << x;
+  }
+}
+
 TEST(SylvesterMath, DiagTermPlainMatchesFormula) {
   const double r1 = 0.7, r2 = -1.3, a = 0.4;
   const double s = 1 - std::tanh(a) * std::tanh(a);
@@ -81,6 +95,53 @@ TEST(SylvesterMath, DiagTermDerivativesMatchFiniteDifferences) {
     EXPECT_NEAR(t.d_r1, (f(r1 + h, r2, a) - f(r1 - h, r2, a)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
     EXPECT_NEAR(t.d_r2, (f(r1, r2 + h, a) - f(r1, r2 - h, a)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
     EXPECT_NEAR(t.d_a, (f(r1, r2, a + h) - f(r1, r2, a - h)) / (2 * h), tol) << r1 << " " << r2 << " " << a;
+  }
+}
+
+// d log q / dd1 at a = 0, where q = 1 + tanh d1 tanh d2: tanh(d1 + d2) - tanh(d1)
+// = sinh(d2) / (cosh(d1 + d2) cosh d1), in log space in long double (cosh of
+// 1e4 is finite there, but the logs keep it simple).
+long double d_r1_at_zero_ld(long double d1, long double d2) {
+  auto lc = [](long double x) { return std::fabs(x) + std::log1p(std::exp(-2 * std::fabs(x))) - std::log(2.0L); };
+  const long double ls = std::fabs(d2) + std::log1p(-std::exp(-2 * std::fabs(d2))) - std::log(2.0L);
+  return (d2 < 0 ? -1 : 1) * std::exp(ls - lc(d1 + d2) - lc(d1));
+}
+
+TEST(SylvesterMath, DiagTermSaturatedDerivativesFloat32) {
+  // Raw diagonals of opposite signs and size up to 1e4 at a = 0, where the
+  // cancelling branch is taken: each float32 derivative must match the exact
+  // value to ~eps, not ~|d| eps (log-cosh sums rounded at size |d|).
+  for (double d : {15.0, 40.0, 66.0, 1e3, 1e4}) {
+    for (double ratio : {-1.1, -1.0001, -0.9, -0.5}) {
+      const float d1 = static_cast<float>(d), d2 = static_cast<float>(ratio * d);
+      for (int swap = 0; swap < 2; ++swap) {
+        const float x = swap ? d2 : d1, y = swap ? d1 : d2;
+        const auto t = hvae::sylvester_diag_term(x, y, 0.0f, true);
+        const auto t64 = hvae::sylvester_diag_term(double(x), double(y), 0.0, true);
+        const long double e1 = d_r1_at_zero_ld(x, y), e2 = d_r1_at_zero_ld(y, x);
+        // The exact value is +-exp(E) with E <= log 2 of size ~2|d1 + d2|
+        // (the true sensitivity to d1 + d2), so exp of a rounded E is good to
+        // ~(1 + |E|) eps32 relative, and no better: allow 2 (2 + |E|) eps32.
+        // The old form, rounded at size ~2|d|, was off by ~|d| eps32.
+        auto tol32 = [](long double e) {
+          const double m = std::fabs(static_cast<double>(e));
+          return m == 0 ? 1e-38 : 2.4e-7 * (2 + std::fabs(std::log(m))) * m + 1e-38;
+        };
+        EXPECT_NEAR(t.d_r1, static_cast<double>(e1), tol32(e1)) << x << " " << y;
+        EXPECT_NEAR(t.d_r2, static_cast<double>(e2), tol32(e2)) << x << " " << y;
+        EXPECT_NEAR(t64.d_r1, static_cast<double>(e1), 1e-14 * std::fabs(static_cast<double>(e1)) + 1e-300);
+        EXPECT_NEAR(t64.d_r2, static_cast<double>(e2), 1e-14 * std::fabs(static_cast<double>(e2)) + 1e-300);
+        EXPECT_EQ(t.d_a, 0.0f);
+        // the log-det term itself: lc(d1 + d2) - lc(d1) - lc(d2), relative eps
+        const long double lq = std::log(std::cosh(static_cast<long double>(x) + y)) -
+                               std::log(std::cosh(static_cast<long double>(x))) -
+                               std::log(std::cosh(static_cast<long double>(y)));
+        if (d < 5000) {  // cosh overflows neither way below this in long double
+          EXPECT_NEAR(t.log_term, static_cast<double>(lq), 2e-7 * std::fabs(static_cast<double>(lq)));
+          EXPECT_NEAR(t64.log_term, static_cast<double>(lq), 1e-15 * std::fabs(static_cast<double>(lq)));
+        }
+      }
+    }
   }
 }
 
