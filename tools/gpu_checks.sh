@@ -5,7 +5,8 @@
 # family, and the CUDA benchmarks. Logs go to $OUT (default build/gpu).
 #   tools/gpu_checks.sh [stage ...]   stages: build test sanitize bench (default: all)
 # Optional: PYTEST_ARGS (extra pytest arguments), SANITIZERS (default
-# "memcheck racecheck"), TEST_LIMIT / SANITIZE_LIMIT (seconds per stage).
+# "memcheck racecheck"), SANITIZE_K (pytest -k of the sanitized tests),
+# BENCH_SUITES, TEST_LIMIT / SANITIZE_LIMIT / BENCH_LIMIT (seconds per run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-build/gpu}"
@@ -38,9 +39,12 @@ for stage in "${stages[@]}"; do
       # Small CUDA cases only: the sanitizer slows kernels ~100x.
       for tool in ${SANITIZERS:-memcheck racecheck}; do
         run "${SANITIZE_LIMIT:-240}" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 9 \
-          python -m pytest -q -x -p no:cacheprovider -m cuda -k "not statistic and not slow" tests
+          python -m pytest -q -x -p no:cacheprovider -m cuda -k "${SANITIZE_K:-not compile and not graph}" tests
       done ;;
-    bench) run 300 bench.log python -m benchmarks --device cuda --out "$OUT/bench.json" ;;
+    bench)
+      for suite in ${BENCH_SUITES:-bessel vmf sylvester}; do
+        run "${BENCH_LIMIT:-120}" "bench-$suite.log" python -m benchmarks --suite "$suite" --device cuda
+      done ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
