@@ -140,3 +140,25 @@ def test_sylvester_suite_quick_cases():
     small = cases[1]  # fwd+bwd B=256 D=16 K=4: run ours once
     grads = small.ours()
     assert [g.shape for g in grads] == [(256, 16), (256, 4, 136), (256, 4, 136), (256, 4, 16)]
+
+
+def _tensors(out):
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _tensors(o)]
+    return []
+
+
+def test_bessel_suite_cases_compute_in_their_dtype():
+    # Each case must time its own inputs: the cases are built in a loop over
+    # dtypes and run after it, so a callable that looked its tensors up late
+    # would run every case on the last dtype's data (this happened once).
+    from benchmarks import suites  # noqa: F401  (registers the suites)
+
+    cases = list(SUITES["bessel"](["cpu"], [torch.float32, torch.float64], True))
+    assert {c.dtype for c in cases} == {torch.float32, torch.float64}
+    for case in cases:
+        for fn in [case.ours, *case.baselines.values()]:
+            outs = _tensors(fn())
+            assert all(t.dtype == case.dtype for t in outs), (case.name, case.dtype)

@@ -51,11 +51,13 @@ def bessel_cases(devices: List[str], dtypes: List[torch.dtype], quick: bool) -> 
                 baselines = {}
                 if device == "cpu":
                     baselines["scipy"] = scipy_fn(v.double().numpy(), x.double().numpy())
-                baselines["reference"] = lambda ref=ref: ref(v, x)
+                baselines["reference"] = lambda ref=ref, v=v, x=x: ref(v, x)
                 target = 10.0 if (device == "cpu" and dtype == torch.float64) else None
+                # v and x are bound as defaults: the cases run after this loop
+                # has moved on to the next dtype.
                 cases.append(Case(
                     suite="bessel", name=f"{op} vMF orders n=2^{n.bit_length() - 1}", device=device,
-                    dtype=dtype, ours=lambda ours=ours: ours(v, x), baselines=baselines,
+                    dtype=dtype, ours=lambda ours=ours, v=v, x=x: ours(v, x), baselines=baselines,
                     elements=n, bytes_moved=bytes_moved, target=target,
                 ))
             # Gradient through the backward op (x requires grad).
