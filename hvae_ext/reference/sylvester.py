@@ -36,6 +36,8 @@ from torch import Tensor
 Permute = Union[str, Sequence[bool]]
 
 
+# Restated here rather than imported from hvae_ext._ops.sylvester: the tests
+# compare the op against this module, so it must not share the op's code.
 def flip_schedule(permute: Permute, num_flows: int) -> list[bool]:
     """Which steps use the reversal P: "alternate" (odd steps, as the authors'
     code), "none", "reverse" (every step), or an explicit list of K bools."""
