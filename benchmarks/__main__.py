@@ -52,7 +52,12 @@ def main(argv=None) -> int:
     for name in args.suite or sorted(SUITES):
         for case in SUITES[name](devices, dtypes, args.quick):
             print(f"  timing {case.suite}/{case.name} [{case.device}, {case.dtype}] ...", file=sys.stderr, flush=True)
-            rows.extend(run_case(case, args.threads, min_run_time))
+            new_rows = run_case(case, args.threads, min_run_time)
+            rows.extend(new_rows)
+            # each result as it comes, so that a run cut short keeps what it measured
+            for r in new_rows:
+                speedup = f"{r.speedup:.1f}x vs {r.baseline}" if r.speedup is not None else "no baseline"
+                print(f"    ours {r.ours_s * 1e3:.4g} ms, {speedup}", file=sys.stderr, flush=True)
     print(format_table(rows))
     print(f"\n{args.threads} CPU thread(s); times are medians (torch.utils.benchmark); "
           "speedup = baseline time / our time, measured in this run.")
