@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from ._ops.sylvester import (
+    flip_schedule,
     pack_triu,
     sylvester_triangular,
     sylvester_triangular_inverse,
@@ -49,18 +50,12 @@ __all__ = [
 ]
 
 Permute = Union[str, Sequence[bool]]
-_PERMUTE_NAMES = ("alternate", "none", "reverse")
 
 
 def _check_permute(permute: Permute, num_flows: int) -> Union[str, Tuple[bool, ...]]:
-    if isinstance(permute, str):
-        if permute not in _PERMUTE_NAMES:
-            raise ValueError(f"permute must be one of {_PERMUTE_NAMES} or a sequence of bools, got {permute!r}")
-        return permute
-    flips = tuple(bool(f) for f in permute)
-    if len(flips) != num_flows:
-        raise ValueError(f"permute has {len(flips)} entries, expected one per flow step (num_flows={num_flows})")
-    return flips
+    # flip_schedule (the op wrapper's) raises for an unknown name or a wrong length
+    flips = flip_schedule(permute, num_flows)
+    return permute if isinstance(permute, str) else tuple(flips)
 
 
 def _check_positive(name: str, value: int) -> int:
