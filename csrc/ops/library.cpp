@@ -1,10 +1,11 @@
 // The one schema registry of the hvae operator library. Backends register
 // their kernels next to their code (TORCH_LIBRARY_IMPL blocks in the other
-// files of csrc/ops/); fake kernels and autograd live in hvae_ext/_ops/.
+// files of csrc/ops/); fake kernels and autograd live in hvae_ext/_ops/,
+// except the vMF sampler's autograd (csrc/ops/vmf_autograd.cpp).
 #include <torch/library.h>
 
 TORCH_LIBRARY(hvae, m) {
-  // Each family's fake kernels and autograd are registered from Python; the
+  // Each family's fake kernels are registered from Python; the
   // set_python_module call before its defs tells the dispatcher which module.
 
   // Modified Bessel function of the first kind, real order v >= 0 (special.py).
