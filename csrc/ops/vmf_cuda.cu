@@ -4,6 +4,7 @@
 // at::cuda::philox::unpack, so sampling can be captured in a CUDA graph.
 #include "vmf.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include <ATen/Dispatch.h>
@@ -18,7 +19,29 @@
 namespace hvae_ops {
 namespace {
 
-constexpr int kThreads = 256;
+// Launch shape of the thread-per-sample (m < kVmfWarpMinDim) and the
+// warp-per-32-samples kernels, which loop over the batch (grid stride):
+// 256-thread blocks when the batch fills the GPU twice over, else 64-thread
+// blocks, so that a small batch (B ~ 1e3: a few thousand threads) is spread
+// over 4x as many SMs and the per-sample scalar work (rejection loop,
+// quadrature) does not queue on a few of them.
+struct LaunchShape {
+  bool warp;
+  int threads;
+  unsigned blocks;
+};
+
+LaunchShape launch_shape(int64_t n, int64_t m) {
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  const bool warp = m >= hvae::kVmfWarpMinDim;
+  const int64_t tiles = (n + hvae::kVmfWarp - 1) / hvae::kVmfWarp;
+  const int64_t needed = warp ? tiles * hvae::kVmfWarp : n;  // threads with work
+  const int64_t sms = props->multiProcessorCount;
+  const int threads = needed >= 2 * 256 * sms ? 256 : 64;
+  const int64_t resident = sms * (props->maxThreadsPerMultiProcessor / threads);
+  const int64_t blocks = std::min<int64_t>((needed + threads - 1) / threads, resident);
+  return {warp, threads, static_cast<unsigned>(std::max<int64_t>(blocks, 1))};
+}
 
 // The generator's offset counts 32-bit words (curand's convention); a
 // launch reserves 4 words per Philox block, and our streams start at block
@@ -34,20 +57,14 @@ struct TorchPhiloxRng {
 
 template <typename Rng>
 void launch_sample(const VmfSampleLaunch& l, Rng rng) {
-  const auto* props = at::cuda::getCurrentDeviceProperties();
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  const bool warp = l.m >= hvae::kVmfWarpMinDim;
-  const int64_t per_block = warp ? kThreads / hvae::kVmfWarp : kThreads;
-  const int64_t max_blocks = int64_t(props->multiProcessorCount) * (warp ? 16 : 8);
-  const int64_t blocks = std::min<int64_t>((l.n + per_block - 1) / per_block, max_blocks);
+  const LaunchShape shape = launch_shape(l.n, l.m);
   AT_DISPATCH_FLOATING_TYPES(l.z.scalar_type(), "hvae_vmf_sample", [&] {
     const hvae::VmfSampleParams<scalar_t> p = vmf_sample_params<scalar_t>(l, 0, 0);
-    if (warp) {
-      hvae::vmf_sample_warp_kernel<scalar_t, Rng>
-          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p, rng);
+    if (shape.warp) {
+      hvae::vmf_sample_warp_kernel<scalar_t, Rng><<<shape.blocks, shape.threads, 0, stream>>>(p, rng);
     } else {
-      hvae::vmf_sample_thread_kernel<scalar_t, Rng>
-          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p, rng);
+      hvae::vmf_sample_thread_kernel<scalar_t, Rng><<<shape.blocks, shape.threads, 0, stream>>>(p, rng);
     }
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -88,20 +105,14 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cuda(const at::Tensor& gr
   const c10::cuda::CUDAGuard guard(loc.device());
   VmfBackwardLaunch l = vmf_backward_prepare(grad_z, z, theta, loc, kappa, need_kappa);
   if (l.n == 0) return {l.grad_loc, l.grad_kappa};
-  const auto* props = at::cuda::getCurrentDeviceProperties();
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  const bool warp = l.m >= hvae::kVmfWarpMinDim;
-  const int64_t per_block = warp ? kThreads / hvae::kVmfWarp : kThreads;
-  const int64_t max_blocks = int64_t(props->multiProcessorCount) * (warp ? 16 : 8);
-  const int64_t blocks = std::min<int64_t>((l.n + per_block - 1) / per_block, max_blocks);
+  const LaunchShape shape = launch_shape(l.n, l.m);
   AT_DISPATCH_FLOATING_TYPES(l.grad_loc.scalar_type(), "hvae_vmf_backward", [&] {
     const hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
-    if (warp) {
-      hvae::vmf_backward_warp_kernel<scalar_t>
-          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+    if (shape.warp) {
+      hvae::vmf_backward_warp_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p);
     } else {
-      hvae::vmf_backward_thread_kernel<scalar_t>
-          <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+      hvae::vmf_backward_thread_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p);
     }
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();

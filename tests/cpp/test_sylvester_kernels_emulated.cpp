@@ -1,82 +1,18 @@
 // The CUDA kernels of csrc/hvae/kernels/sylvester_kernels.cuh run on the host
-// under a small emulation of the CUDA execution model (one std::thread per
-// CUDA thread, a real barrier for __syncthreads, warp shuffles through a
-// per-warp exchange), and compared with the per-sample host functions of
+// under the emulation of the CUDA execution model in cuda_emulation.h, and
+// compared with the per-sample host functions of
 // csrc/hvae/sylvester.h, which the Python tests check against the reference.
 // This checks the kernels' indexing, ownership and synchronisation on
 // machines without a GPU; it says nothing about their speed.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
-#include <memory>
-#include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-namespace emu {
-
-struct Dim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const long generation = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  long generation_ = 0;
-};
-
-thread_local Dim3 thread_idx, block_idx;
-Dim3 block_dim, grid_dim;
-Barrier* block_barrier = nullptr;
-std::vector<Barrier*> warp_barriers;
-double shuffle_slots[1024];
-
-}  // namespace emu
-
-#define threadIdx emu::thread_idx
-#define blockIdx emu::block_idx
-#define blockDim emu::block_dim
-#define gridDim emu::grid_dim
-#define __syncthreads() emu::block_barrier->wait()
-#define __global__
-#define __device__
-#define __shared__
-#define __forceinline__ inline
-#define __launch_bounds__(x)
-#define __align__(x) __attribute__((aligned(x)))
-
-// Every lane of the warp takes part (the kernels only shuffle convergently);
-// float and double round-trip through double exactly.
-template <typename T>
-T __shfl_down_sync(unsigned, T value, int offset) {
-  const int t = static_cast<int>(threadIdx.x), lane = t & 31;
-  emu::shuffle_slots[t] = static_cast<double>(value);
-  emu::warp_barriers[t >> 5]->wait();
-  const T out = lane + offset < 32 ? static_cast<T>(emu::shuffle_slots[t + offset]) : value;
-  emu::warp_barriers[t >> 5]->wait();
-  return out;
-}
-
+#include "cuda_emulation.h"
 #include "hvae/kernels/sylvester_kernels.cuh"
 
 namespace hvae {
@@ -87,31 +23,10 @@ alignas(16) unsigned char smem_raw[1 << 20];
 namespace {
 
 // Runs `body` as grid x kSylvesterThreads emulated threads, one block at a time.
-template <typename Body>
-void launch(int grid, Body body) {
-  const int threads = hvae::kSylvesterThreads;
-  emu::block_dim.x = threads;
-  emu::grid_dim.x = grid;
-  for (int blk = 0; blk < grid; ++blk) {
-    emu::Barrier block(threads);
-    std::vector<std::unique_ptr<emu::Barrier>> warps;
-    emu::warp_barriers.clear();
-    for (int w = 0; w < threads / 32; ++w) {
-      warps.emplace_back(new emu::Barrier(32));
-      emu::warp_barriers.push_back(warps.back().get());
-    }
-    emu::block_barrier = &block;
-    std::memset(hvae::smem_raw, 0xff, sizeof(hvae::smem_raw));  // garbage, as on a GPU
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        emu::thread_idx.x = t;
-        emu::block_idx.x = blk;
-        body();
-      });
-    }
-    for (auto& th : pool) th.join();
-  }
+void launch(int grid, const std::function<void()>& body) {
+  // garbage in shared memory, as on a GPU
+  emu::launch(grid, hvae::kSylvesterThreads, body,
+              [] { std::memset(hvae::smem_raw, 0xff, sizeof(hvae::smem_raw)); });
 }
 
 struct Case {

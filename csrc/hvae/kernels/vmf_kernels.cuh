@@ -1,9 +1,10 @@
 // CUDA kernels of the vMF sampler (torch-free: compiled by the CMake
 // device-code check as well as by the extension build). Small m: one thread
 // per sample (vmf_sample_one / vmf_backward_one, the CPU code). Large m: one
-// warp per sample, lanes splitting the O(m) loops; lane 0 draws the angle
-// and computes the kappa gradient. Both give the CPU's values up to the
-// order of the floating-point sums.
+// warp per tile of 32 samples; the lanes split each sample's O(m) loops and
+// take one sample each for the scalar work (the angle's rejection loop, the
+// kappa gradient's quadrature). Both give the CPU's values up to the order of
+// the floating-point sums.
 //
 // `Rng` supplies (seed, first block) on the device, so that the torch glue
 // can read them from a PhiloxCudaState inside the kernel (CUDA graphs):
@@ -44,6 +45,10 @@ __global__ void vmf_sample_thread_kernel(VmfSampleParams<T> p, Rng rng) {
   }
 }
 
+// Warp per tile of 32 samples: lane l first draws the angle of sample
+// t0 + l (the rejection loops run side by side instead of on one lane while
+// 31 wait), then the warp takes the tile's samples one by one, lanes
+// splitting the O(m) loops.
 template <typename T, typename Rng>
 __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
   rng.get(p.seed, p.offset);
@@ -51,53 +56,58 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
   const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
   const int64_t m = p.m;
   const int64_t pairs = vmf_normal_pairs(m);
-  for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp; i < p.n;
-       i += warps) {
-    const T* mu = p.loc + i * p.loc_stride0;
-    const int64_t ls = p.loc_stride1;
-    T* z = p.z + i * m;
-    VmfAngle<T> a{T(0), T(0), T(0)};
-    if (lane == 0) {
-      a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[i * p.kappa_stride]);
-      p.theta[i] = a.theta;
+  const int64_t ls = p.loc_stride1;
+  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * kVmfWarp; t0 < p.n;
+       t0 += warps * kVmfWarp) {
+    VmfAngle<T> mine{T(0), T(1), T(0)};
+    if (t0 + lane < p.n) {
+      const int64_t i = t0 + lane;
+      mine = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[i * p.kappa_stride]);
+      p.theta[i] = mine.theta;
     }
-    a.cos_theta = __shfl_sync(0xffffffffu, a.cos_theta, 0);
-    a.sin_theta = __shfl_sync(0xffffffffu, a.sin_theta, 0);
+    const int tile = static_cast<int>(min_<int64_t>(kVmfWarp, p.n - t0));  // warp-uniform
+    for (int s = 0; s < tile; ++s) {
+      const int64_t i = t0 + s;
+      const T* mu = p.loc + i * p.loc_stride0;
+      T* z = p.z + i * m;
+      const T cos_theta = __shfl_sync(0xffffffffu, mine.cos_theta, s);
+      const T sin_theta = __shfl_sync(0xffffffffu, mine.sin_theta, s);
 
-    // Lane l owns pairs l, l + 32, ... (elements 1 + 2k and 2 + 2k).
-    T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
-    for (int64_t k = lane; k < pairs; k += kVmfWarp) {
-      const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
-      const T m0 = mu[(1 + 2 * k) * ls];
-      z[1 + 2 * k] = g.z0;
-      norm2 += g.z0 * g.z0;
-      tail_sq += m0 * m0;
-      mu_dot_v += m0 * g.z0;
-      if (2 + 2 * k < m) {
-        const T m1 = mu[(2 + 2 * k) * ls];
-        z[2 + 2 * k] = g.z1;
-        norm2 += g.z1 * g.z1;
-        tail_sq += m1 * m1;
-        mu_dot_v += m1 * g.z1;
+      // Lane l owns pairs l, l + 32, ... (elements 1 + 2k and 2 + 2k).
+      T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
+      for (int64_t k = lane; k < pairs; k += kVmfWarp) {
+        const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
+        const T m0 = mu[(1 + 2 * k) * ls];
+        z[1 + 2 * k] = g.z0;
+        norm2 += g.z0 * g.z0;
+        tail_sq += m0 * m0;
+        mu_dot_v += m0 * g.z0;
+        if (2 + 2 * k < m) {
+          const T m1 = mu[(2 + 2 * k) * ls];
+          z[2 + 2 * k] = g.z1;
+          norm2 += g.z1 * g.z1;
+          tail_sq += m1 * m1;
+          mu_dot_v += m1 * g.z1;
+        }
       }
-    }
-    norm2 = vmf_warp_sum(norm2);
-    tail_sq = vmf_warp_sum(tail_sq);
-    mu_dot_v = vmf_warp_sum(mu_dot_v);
-    const bool degenerate = !(norm2 > T(0));
-    if (degenerate) {  // all normals 0 (never in practice): direction e2
-      norm2 = T(1);
-      mu_dot_v = mu[ls];
-    }
-    const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
-    const T scale = a.sin_theta / sqrt_(norm2);
-    const T utz = r.u1 * a.cos_theta + r.sigma * scale * mu_dot_v;
-    const T c = T(2) * utz / r.q;
-    if (lane == 0) z[0] = r.sigma * (c * r.u1 - a.cos_theta);
-    for (int64_t k = lane; k < pairs; k += kVmfWarp) {
-      for (int64_t j = 1 + 2 * k; j <= 2 + 2 * k && j < m; ++j) {
-        const T v = degenerate ? T(j == 1 ? 1 : 0) : z[j];
-        z[j] = c * mu[j * ls] - r.sigma * scale * v;
+      norm2 = vmf_warp_sum(norm2);
+      tail_sq = vmf_warp_sum(tail_sq);
+      mu_dot_v = vmf_warp_sum(mu_dot_v);
+      const bool degenerate = !(norm2 > T(0));
+      if (degenerate) {  // all normals 0 (never in practice): direction e2
+        norm2 = T(1);
+        mu_dot_v = mu[ls];
+      }
+      const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+      const T scale = sin_theta / sqrt_(norm2);
+      const T utz = r.u1 * cos_theta + r.sigma * scale * mu_dot_v;
+      const T c = T(2) * utz / r.q;
+      if (lane == 0) z[0] = r.sigma * (c * r.u1 - cos_theta);
+      for (int64_t k = lane; k < pairs; k += kVmfWarp) {
+        for (int64_t j = 1 + 2 * k; j <= 2 + 2 * k && j < m; ++j) {
+          const T v = degenerate ? T(j == 1 ? 1 : 0) : z[j];
+          z[j] = c * mu[j * ls] - r.sigma * scale * v;
+        }
       }
     }
   }
@@ -111,60 +121,64 @@ __global__ void vmf_backward_thread_kernel(VmfBackwardParams<T> p) {
   }
 }
 
-// vmf_backward_one with the two O(m) passes split across the lanes.
+// vmf_backward_one for a tile of 32 samples per warp: the warp takes the
+// samples one by one for the two O(m) passes (lanes split them), and lane s
+// keeps what sample t0 + s needs for its kappa gradient; then every lane
+// computes its own sample's kappa gradient (a quadrature), side by side.
 template <typename T>
 __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
   const int lane = threadIdx.x % kVmfWarp;
   const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
   const int64_t m = p.m;
-  for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp; i < p.n;
-       i += warps) {
-    const T* mu = p.loc + i * p.loc_stride0;
-    const int64_t ls = p.loc_stride1;
-    const T* z = p.z + i * m;
-    const T* g = p.grad_z + i * m;
-    T* gl = p.grad_loc + i * m;
-    T tail_sq = T(0), mz = T(0), mg = T(0);
-    for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
-      const T mj = mu[j * ls];
-      tail_sq += mj * mj;
-      mz += mj * z[j];
-      mg += mj * g[j];
+  const int64_t ls = p.loc_stride1;
+  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * kVmfWarp; t0 < p.n;
+       t0 += warps * kVmfWarp) {
+    const int tile = static_cast<int>(min_<int64_t>(kVmfWarp, p.n - t0));  // warp-uniform
+    T my_h0 = T(0), my_ht = T(0), my_t2 = T(0);
+    for (int s = 0; s < tile; ++s) {
+      const int64_t i = t0 + s;
+      const T* mu = p.loc + i * p.loc_stride0;
+      const T* z = p.z + i * m;
+      const T* g = p.grad_z + i * m;
+      T* gl = p.grad_loc + i * m;
+      T tail_sq = T(0), mz = T(0), mg = T(0);
+      for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
+        const T mj = mu[j * ls];
+        tail_sq += mj * mj;
+        mz += mj * z[j];
+        mg += mj * g[j];
+      }
+      tail_sq = vmf_warp_sum(tail_sq);
+      mz = vmf_warp_sum(mz);
+      mg = vmf_warp_sum(mg);
+      const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+      const T uz = r.u1 * z[0] + r.sigma * mz;
+      const T ug = r.u1 * g[0] + r.sigma * mg;
+      const T cz = T(2) * uz / r.q, cg = T(2) * ug / r.q;
+      const T pz = r.sigma * uz;
+      const T k1 = T(2) * pz / r.q, k2 = T(2) * ug / r.q, k3 = T(4) * ug * pz / (r.q * r.q);
+      T ht = T(0), t2 = T(0);
+      for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
+        const T mj = mu[j * ls];
+        const T zpj = -r.sigma * z[j] + cz * mj;
+        const T hj = -r.sigma * g[j] + cg * mj;
+        ht += hj * zpj;
+        t2 += zpj * zpj;
+        gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
+      }
+      ht = vmf_warp_sum(ht);
+      t2 = vmf_warp_sum(t2);
+      const T zp0 = -r.sigma * (z[0] - cz * r.u1);
+      if (lane == 0) gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
+      if (lane == s) {
+        my_h0 = -r.sigma * (g[0] - cg * r.u1);
+        my_ht = ht;
+        my_t2 = t2;
+      }
     }
-    tail_sq = vmf_warp_sum(tail_sq);
-    mz = vmf_warp_sum(mz);
-    mg = vmf_warp_sum(mg);
-    const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
-    const T uz = r.u1 * z[0] + r.sigma * mz;
-    const T ug = r.u1 * g[0] + r.sigma * mg;
-    const T cz = T(2) * uz / r.q, cg = T(2) * ug / r.q;
-    const T pz = r.sigma * uz;
-    const T k1 = T(2) * pz / r.q, k2 = T(2) * ug / r.q, k3 = T(4) * ug * pz / (r.q * r.q);
-    T ht = T(0), t2 = T(0);
-    for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
-      const T mj = mu[j * ls];
-      const T zpj = -r.sigma * z[j] + cz * mj;
-      const T hj = -r.sigma * g[j] + cg * mj;
-      ht += hj * zpj;
-      t2 += zpj * zpj;
-      gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
-    }
-    ht = vmf_warp_sum(ht);
-    t2 = vmf_warp_sum(t2);
-    if (lane != 0) continue;
-    const T zp0 = -r.sigma * (z[0] - cz * r.u1);
-    const T h0 = -r.sigma * (g[0] - cg * r.u1);
-    gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
-    if (p.grad_kappa == nullptr) continue;
-    const double kappa = double(p.kappa[i * p.kappa_stride]);
-    const double theta = double(p.theta[i]);
-    const double A = vmf_mean_cos(double(m), kappa);
-    const double dtheta =
-        vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
-    double tangent = 0.0;
-    if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
-    const double gk = dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent);
-    p.grad_kappa[i] = T(dtheta == 0.0 ? 0.0 : gk);
+    if (p.grad_kappa == nullptr || lane >= tile) continue;
+    const int64_t i = t0 + lane;
+    p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], my_h0, my_ht, my_t2);
   }
 }
 

@@ -85,6 +85,20 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   for (int64_t j = 1; j < m; ++j) z[j] = c * mu[j * ls] - r.sigma * scale * z[j];
 }
 
+// The kappa gradient of one sample, (d theta/d kappa) [-sin theta h_1 +
+// cos theta h_t^T v], from h_1 = (R g)_1, ht = h_t^T z'_t and t2 = |z'_t|^2
+// (v = z'_t / |z'_t|), in double whatever T is.
+template <typename T>
+HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
+  const double kappa = double(kappa_t), theta = double(theta_t);
+  const double A = vmf_mean_cos(double(m), kappa);
+  const double dtheta = vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
+  if (dtheta == 0.0) return T(0);
+  double tangent = 0.0;
+  if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
+  return T(dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent));
+}
+
 // Gradients of sum(grad_z * z) for one sample. z = R(mu) z'(kappa):
 //   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
 //   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
@@ -125,14 +139,7 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
     gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
   }
   if (p.grad_kappa == nullptr) return;
-  const double kappa = double(p.kappa[i * p.kappa_stride]);
-  const double theta = double(p.theta[i]);
-  const double A = vmf_mean_cos(double(m), kappa);
-  const double dtheta = vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
-  double tangent = 0.0;
-  if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
-  const double gk = dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent);
-  p.grad_kappa[i] = T(dtheta == 0.0 ? 0.0 : gk);
+  p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], h0, ht, t2);
 }
 
 }  // namespace hvae
