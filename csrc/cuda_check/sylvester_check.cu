@@ -5,18 +5,21 @@
 
 namespace hvae {
 
-#define HVAE_INSTANTIATE_SYLVESTER(T)                                                               \
-  template __global__ void sylvester_forward_kernel<false, T>(SylvesterParams<T>);                 \
-  template __global__ void sylvester_forward_kernel<true, T>(SylvesterParams<T>);                  \
-  template __global__ void sylvester_backward_kernel<true, false, T>(SylvesterBackwardParams<T>);  \
-  template __global__ void sylvester_backward_kernel<true, true, T>(SylvesterBackwardParams<T>);   \
-  template __global__ void sylvester_backward_kernel<false, false, T>(SylvesterBackwardParams<T>); \
-  template __global__ void sylvester_backward_kernel<false, true, T>(SylvesterBackwardParams<T>);  \
+#define HVAE_INSTANTIATE_SYLVESTER_SLOTS(T, S)                                                     \
+  template __global__ void sylvester_forward_kernel<S, T>(SylvesterParams<T>);                     \
+  template __global__ void sylvester_backward_kernel<true, S, T>(SylvesterBackwardParams<T>);      \
+  template __global__ void sylvester_backward_kernel<false, S, T>(SylvesterBackwardParams<T>);
+
+#define HVAE_INSTANTIATE_SYLVESTER(T)                              \
+  HVAE_INSTANTIATE_SYLVESTER_SLOTS(T, 0)                           \
+  HVAE_INSTANTIATE_SYLVESTER_SLOTS(T, 2)                           \
+  HVAE_INSTANTIATE_SYLVESTER_SLOTS(T, 4)                           \
   template __global__ void sylvester_inverse_kernel<T>(SylvesterParams<T>, T*);
 
 HVAE_INSTANTIATE_SYLVESTER(float)
 HVAE_INSTANTIATE_SYLVESTER(double)
 
 #undef HVAE_INSTANTIATE_SYLVESTER
+#undef HVAE_INSTANTIATE_SYLVESTER_SLOTS
 
 }  // namespace hvae

@@ -16,13 +16,23 @@ namespace hvae_ops {
 namespace {
 
 constexpr int64_t kMaxGrid = int64_t(1) << 20;  // grid-stride loops cover larger batches
-// The staged kernels (parameters copied to shared memory per step) are used
-// while a block needs at most this much shared memory, so that two blocks
-// still fit on an SM; larger D reads the factors from global memory.
-constexpr size_t kStagedSharedBytes = 96 * 1024;
+// Ring slots for the factor triangles (sylvester_kernels.cuh): four while a
+// block needs at most this much shared memory (two or more blocks per SM),
+// else two while they fit in a block at all, else none (the passes then read
+// the factors from global memory).
+constexpr int64_t kFourSlotBytes = 100 * 1024;
 // Accumulator slices of shared parameters' gradients (one per block) are
 // capped at this many bytes in all; fewer blocks then loop over more samples.
 constexpr int64_t kAccumulatorBytes = int64_t(64) << 20;
+
+int ring_slots(int64_t vector_elems, int64_t dim, int64_t elem_size) {
+  const auto* props = at::cuda::getCurrentDeviceProperties();
+  if (hvae::sylvester_smem_bytes(vector_elems, dim, 4, elem_size) <= kFourSlotBytes) return 4;
+  if (hvae::sylvester_smem_bytes(vector_elems, dim, 2, elem_size) <= int64_t(props->sharedMemPerBlockOptin)) {
+    return 2;
+  }
+  return 0;
+}
 
 // Makes `bytes` of dynamic shared memory available to `kernel`, or fails
 // naming D (the vectors of one sample must fit in one block's shared memory).
@@ -38,6 +48,15 @@ void reserve_shared_memory(Kernel kernel, size_t bytes, const char* op_name, int
   }
 }
 
+// How many blocks of `kernel` fit on the device at once: the grid, since the
+// kernels loop over the batch and prefetch across their samples.
+template <typename Kernel>
+int64_t resident_blocks(Kernel kernel, size_t bytes) {
+  int per_sm = 0;
+  C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, hvae::kSylvesterThreads, bytes));
+  return int64_t(std::max(per_sm, 1)) * at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cuda(
     const at::Tensor& z, const at::Tensor& r1, const at::Tensor& r2, const at::Tensor& b,
     c10::List<bool> flips, bool packed, bool per_step_logdet, bool diag_tanh, bool save_steps) {
@@ -48,14 +67,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   SylvesterOutputs out = sylvester_allocate(launch, save_steps);
   if (launch.batch > 0) {
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-    const int64_t blocks = std::min(launch.batch, kMaxGrid);
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cuda", [&] {
-      const bool staged =
-          hvae::sylvester_forward_smem(launch.dim, true) * sizeof(scalar_t) <= kStagedSharedBytes;
-      const size_t bytes = hvae::sylvester_forward_smem(launch.dim, staged) * sizeof(scalar_t);
-      auto kernel = staged ? hvae::sylvester_forward_kernel<true, scalar_t>
-                           : hvae::sylvester_forward_kernel<false, scalar_t>;
+      const int64_t elem = sizeof(scalar_t);
+      const int64_t vectors = hvae::sylvester_forward_vector_elems(launch.dim);
+      const int slots = ring_slots(vectors, launch.dim, elem);
+      const size_t bytes = hvae::sylvester_smem_bytes(vectors, launch.dim, slots, elem);
+      auto kernel = slots == 4   ? hvae::sylvester_forward_kernel<4, scalar_t>
+                    : slots == 2 ? hvae::sylvester_forward_kernel<2, scalar_t>
+                                 : hvae::sylvester_forward_kernel<0, scalar_t>;
       reserve_shared_memory(kernel, bytes, op_name, launch.dim);
+      const int64_t blocks = std::min({launch.batch, kMaxGrid, resident_blocks(kernel, bytes)});
       kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(
           sylvester_params<scalar_t>(launch, out));
     });
@@ -120,14 +141,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
       bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
       bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
-      const bool staged = hvae::sylvester_backward_smem(D, true) * sizeof(scalar_t) <= kStagedSharedBytes;
-      const size_t bytes = hvae::sylvester_backward_smem(D, staged) * sizeof(scalar_t);
-      auto kernel = any_shared ? (staged ? hvae::sylvester_backward_kernel<true, true, scalar_t>
-                                         : hvae::sylvester_backward_kernel<true, false, scalar_t>)
-                               : (staged ? hvae::sylvester_backward_kernel<false, true, scalar_t>
-                                         : hvae::sylvester_backward_kernel<false, false, scalar_t>);
+      const int64_t elem = sizeof(scalar_t);
+      const int64_t vectors = hvae::sylvester_backward_vector_elems(D);
+      const int slots = ring_slots(vectors, D, elem);
+      const size_t bytes = hvae::sylvester_smem_bytes(vectors, D, slots, elem);
+      auto kernel = any_shared ? (slots == 4   ? hvae::sylvester_backward_kernel<true, 4, scalar_t>
+                                  : slots == 2 ? hvae::sylvester_backward_kernel<true, 2, scalar_t>
+                                               : hvae::sylvester_backward_kernel<true, 0, scalar_t>)
+                               : (slots == 4   ? hvae::sylvester_backward_kernel<false, 4, scalar_t>
+                                  : slots == 2 ? hvae::sylvester_backward_kernel<false, 2, scalar_t>
+                                               : hvae::sylvester_backward_kernel<false, 0, scalar_t>);
       reserve_shared_memory(kernel, bytes, op_name, D);
-      kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(bp);
+      // the accumulator slices (shared parameters) were sized for `blocks`
+      const int64_t grid = std::min(blocks, resident_blocks(kernel, bytes));
+      kernel<<<static_cast<unsigned>(grid), hvae::kSylvesterThreads, bytes, stream>>>(bp);
     });
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }

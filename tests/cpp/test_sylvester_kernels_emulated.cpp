@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda_emulation.h"
@@ -33,7 +34,8 @@ struct Case {
   int64_t B, K, D;
   bool packed, shared, diag_tanh, per_step;
   int grid;
-  bool staged;
+  int slots;  // ring slots of the factor triangles (0: read from global memory)
+  int skew;   // elements the factors start past an aligned allocation (16-byte copies' edges)
 };
 
 class EmulatedKernels : public ::testing::TestWithParam<Case> {};
@@ -45,10 +47,12 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   const int64_t PB = c.shared ? 1 : B;  // parameter batch
   std::mt19937_64 rng(static_cast<unsigned>(B * 131 + D * 7 + K));
   std::normal_distribution<double> normal;
-  std::vector<double> z(B * D), r1(PB * K * F), r2(PB * K * F), b(PB * K * D);
+  std::vector<double> z(B * D), r1_store(PB * K * F + c.skew), r2_store(PB * K * F + c.skew), b(PB * K * D);
+  double* r1 = r1_store.data() + c.skew;
+  double* r2 = r2_store.data() + c.skew;
   for (auto& x : z) x = normal(rng);
-  for (auto& x : r1) x = normal(rng) / std::sqrt(double(D));
-  for (auto& x : r2) x = normal(rng) / std::sqrt(double(D));
+  for (int64_t e = 0; e < PB * K * F; ++e) r1[e] = normal(rng) / std::sqrt(double(D));
+  for (int64_t e = 0; e < PB * K * F; ++e) r2[e] = normal(rng) / std::sqrt(double(D));
   for (auto& x : b) x = normal(rng);
   // positive diagonals: R1_ii R2_ii > 0, so every step is invertible
   for (int64_t m = 0; m < PB * K; ++m) {
@@ -72,8 +76,8 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   p.z = z.data();
   p.z_batch_stride = D;
   p.z_dim_stride = 1;
-  p.r1 = {r1.data(), c.shared ? 0 : K * F, F, c.packed ? 0 : D};
-  p.r2 = {r2.data(), c.shared ? 0 : K * F, F, c.packed ? 0 : D};
+  p.r1 = {r1, c.shared ? 0 : K * F, F, c.packed ? 0 : D};
+  p.r2 = {r2, c.shared ? 0 : K * F, F, c.packed ? 0 : D};
   p.b = b.data();
   p.b_batch_stride = c.shared ? 0 : K * D;
   p.b_step_stride = D;
@@ -98,10 +102,12 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.logdet = ld_dev.data();
     q.zs = zs_dev.data();
     q.as = as_dev.data();
-    if (c.staged) {
-      launch(c.grid, [&] { hvae::sylvester_forward_kernel<true, double>(q); });
+    if (c.slots == 4) {
+      launch(c.grid, [&] { hvae::sylvester_forward_kernel<4, double>(q); });
+    } else if (c.slots == 2) {
+      launch(c.grid, [&] { hvae::sylvester_forward_kernel<2, double>(q); });
     } else {
-      launch(c.grid, [&] { hvae::sylvester_forward_kernel<false, double>(q); });
+      launch(c.grid, [&] { hvae::sylvester_forward_kernel<0, double>(q); });
     }
   }
   for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(z_dev[i], z_host[i], 1e-13) << "z_out " << i;
@@ -158,14 +164,20 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.grad_r1 = g1_dev.data();
     q.grad_r2 = g2_dev.data();
     q.grad_b = gb_dev.data();
-    if (c.shared && c.staged) {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, true, double>(q); });
-    } else if (c.shared) {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<true, false, double>(q); });
-    } else if (c.staged) {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, true, double>(q); });
+    auto run = [&](auto accumulate) {
+      constexpr bool kAccumulate = decltype(accumulate)::value;
+      if (c.slots == 4) {
+        launch(c.grid, [&] { hvae::sylvester_backward_kernel<kAccumulate, 4, double>(q); });
+      } else if (c.slots == 2) {
+        launch(c.grid, [&] { hvae::sylvester_backward_kernel<kAccumulate, 2, double>(q); });
+      } else {
+        launch(c.grid, [&] { hvae::sylvester_backward_kernel<kAccumulate, 0, double>(q); });
+      }
+    };
+    if (c.shared) {
+      run(std::true_type{});
     } else {
-      launch(c.grid, [&] { hvae::sylvester_backward_kernel<false, false, double>(q); });
+      run(std::false_type{});
     }
   }
   auto reduce = [&](const std::vector<double>& v, int64_t per) {
@@ -197,19 +209,21 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
 INSTANTIATE_TEST_SUITE_P(
     Sylvester, EmulatedKernels,
     ::testing::Values(
-        // B, K, D, packed, shared, diag_tanh, per_step, grid, staged
-        Case{3, 3, 1, false, false, false, false, 3, false}, Case{3, 3, 1, true, true, true, true, 2, true},
-        Case{4, 3, 5, false, false, true, false, 2, true}, Case{4, 3, 5, true, false, false, true, 4, false},
-        Case{5, 2, 7, false, true, false, true, 2, false}, Case{5, 2, 7, true, true, true, false, 3, true},
-        Case{5, 2, 7, false, true, true, true, 2, true}, Case{5, 2, 7, true, false, false, false, 3, true},
-        Case{2, 2, 33, true, false, true, true, 2, false}, Case{3, 2, 33, false, true, false, false, 2, true},
-        Case{2, 2, 130, false, false, false, true, 2, true}, Case{2, 2, 130, true, true, true, false, 1, false}),
+        // B, K, D, packed, shared, diag_tanh, per_step, grid, slots, skew
+        Case{3, 3, 1, false, false, false, false, 3, 0, 0}, Case{3, 3, 1, true, true, true, true, 2, 2, 1},
+        Case{4, 3, 5, false, false, true, false, 2, 4, 0}, Case{4, 3, 5, true, false, false, true, 4, 0, 0},
+        Case{5, 2, 7, false, true, false, true, 2, 0, 1}, Case{5, 2, 7, true, true, true, false, 3, 4, 1},
+        Case{5, 2, 7, false, true, true, true, 2, 2, 0}, Case{5, 2, 7, true, false, false, false, 3, 2, 0},
+        Case{7, 3, 6, true, false, true, false, 2, 4, 1}, Case{6, 1, 9, true, false, false, true, 4, 2, 1},
+        Case{2, 2, 33, true, false, true, true, 2, 0, 0}, Case{3, 2, 33, false, true, false, false, 2, 4, 0},
+        Case{2, 2, 130, false, false, false, true, 2, 2, 0}, Case{2, 2, 130, true, true, true, false, 1, 0, 0},
+        Case{3, 2, 130, true, false, true, false, 2, 4, 1}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "B" + std::to_string(c.B) + "K" + std::to_string(c.K) + "D" + std::to_string(c.D) +
              (c.packed ? "_packed" : "_dense") + (c.shared ? "_shared" : "_batched") +
              (c.diag_tanh ? "_tanh" : "_plain") + (c.per_step ? "_perstep" : "_sum") + "_grid" +
-             std::to_string(c.grid) + (c.staged ? "_staged" : "_direct");
+             std::to_string(c.grid) + "_slots" + std::to_string(c.slots) + "_skew" + std::to_string(c.skew);
     });
 
 }  // namespace

@@ -1,20 +1,23 @@
 // CUDA kernels of the triangular Sylvester flow (torch-free: compiled by the
 // CMake device-code check as well as by the extension build).
 //
-// One block per sample (grid-stride over the batch); the sample's vectors
-// live in shared memory and the parameters are streamed once per pass:
-//   forward : R x row dot products, one warp per row (a row is contiguous from
-//             its diagonal on, so a warp's loads coalesce), warp-shuffle sums;
+// One block per sample at a time (grid-stride over the batch; the glue sizes
+// the grid to what fits on the GPU at once); the sample's vectors live in
+// shared memory and every parameter is read from global memory once:
+//   forward : R x row dot products, one warp per row, warp-shuffle sums;
 //   backward: R^T y and the outer-product gradients, one thread per column j
 //             walking rows i <= j, so that at each i the block reads (and
 //             writes the gradient of) a contiguous piece of row i. A thread
 //             owns its columns, so no two threads write one element and the
 //             gradient needs no atomics.
-// Staged variants (Staged = true, chosen by the glue when shared memory
-// allows): at the start of each step the block copies the step's two upper
-// triangles into shared memory (packed), every thread issuing independent
-// coalesced loads, so that many loads are in flight at once instead of one
-// dependent load per row or column; the passes then read shared memory.
+// The op is memory-bound: what matters is keeping enough bytes in flight.
+// With Slots > 0 the upper triangles stream through a ring of Slots shared-
+// memory slots in the order the passes use them (forward: R2_k, R1_k, R2_k+1,
+// ...; backward: R1_k, R2_k, R1_k-1, ...; continuing into the block's next
+// sample), each copied as a packed triangle with asynchronous 16-byte copies
+// (async_copy.h) Slots - 1 triangles ahead of the pass that reads it, so the
+// loads overlap the passes. Slots = 0 reads the factors from global memory
+// in the passes (a D too large for two slots in shared memory).
 // Shared parameters: each block accumulates into its own [K, F] slice of a
 // zeroed buffer (batch stride 0 in the params means "slice blockIdx.x"); the
 // glue sums the slices, which is deterministic, unlike atomics.
@@ -22,6 +25,7 @@
 #pragma once
 
 #include "../sylvester.h"
+#include "async_copy.h"
 
 namespace hvae {
 
@@ -50,54 +54,142 @@ __device__ __forceinline__ T sylvester_block_sum(T v, T* scratch) {
   return total;
 }
 
-// Copies the upper triangle of one factor (global, either layout) into `dst`
-// as a packed triangle. No barrier.
+// ---------------------------------------------------------------------------
+// Shared-memory layout: the sample's vectors, then (16-byte aligned) the ring.
+
+// Elements of one ring slot: a packed triangle and 16 bytes of slack, so that
+// the triangle can start at its source's address modulo 16, which lines the
+// 16-byte copies up on both sides.
+HVAE_HD int64_t sylvester_slot_elems(int64_t dim, int64_t elem_size) {
+  return dim * (dim + 1) / 2 + 16 / elem_size;
+}
+// Where the ring starts, after `vector_elems` elements, in elements.
+HVAE_HD int64_t sylvester_ring_offset(int64_t vector_elems, int64_t elem_size) {
+  const int64_t per16 = 16 / elem_size;
+  return (vector_elems + per16 - 1) / per16 * per16;
+}
+// Forward: zc, u, h, a, d2 [D] + kSylvesterWarps reduction slots.
+HVAE_HD int64_t sylvester_forward_vector_elems(int64_t dim) { return 5 * dim + kSylvesterWarps; }
+// Backward: gz, u, h, s, v, g [D].
+HVAE_HD int64_t sylvester_backward_vector_elems(int64_t dim) { return 6 * dim; }
+// Dynamic shared memory in bytes.
+HVAE_HD int64_t sylvester_smem_bytes(int64_t vector_elems, int64_t dim, int slots, int64_t elem_size) {
+  return (sylvester_ring_offset(vector_elems, elem_size) + slots * sylvester_slot_elems(dim, elem_size)) *
+         elem_size;
+}
+
+// Where the packed triangle of `src` lies in its slot (see sylvester_slot_elems).
 template <typename T>
-__device__ __forceinline__ void sylvester_stage_triangle(T* __restrict__ dst, const T* __restrict__ src,
-                                                         int64_t dim, int64_t row_stride, bool packed) {
-  if (packed) {
-    const int64_t size = dim * (dim + 1) / 2;
-#if defined(__CUDACC__)
-#pragma unroll 4
-#endif
-    for (int64_t e = threadIdx.x; e < size; e += blockDim.x) dst[e] = src[e];
+__device__ __forceinline__ T* sylvester_slot_view(T* slot, const T* src, bool packed) {
+  if (!packed) return slot;
+  return slot + (reinterpret_cast<uintptr_t>(src) % 16) / sizeof(T);
+}
+
+// Starts the copy of one factor step's upper triangle (global, either layout)
+// into `slot` as a packed triangle at sylvester_slot_view(slot, src). Every
+// thread of the block calls it with the same arguments; no commit, no wait.
+template <typename T>
+__device__ __forceinline__ void sylvester_stage_async(T* slot, const T* src, int64_t dim,
+                                                      int64_t row_stride, bool packed) {
+  if (!packed) {
+    for (int64_t i = 0; i < dim; ++i) {
+      T* out = slot + sylvester_row_offset(i, dim, 0, true) - i;
+      const T* in = src + i * row_stride;
+      for (int64_t j = i + threadIdx.x; j < dim; j += blockDim.x) async_copy_element(out + j, in + j);
+    }
     return;
   }
-#if defined(__CUDACC__)
-#pragma unroll 4
-#endif
-  for (int64_t i = 0; i < dim; ++i) {
-    T* out = dst + sylvester_row_offset(i, dim, 0, true) - i;
-    const T* in = src + i * row_stride;
-    for (int64_t j = i + threadIdx.x; j < dim; j += blockDim.x) out[j] = in[j];
+  constexpr int64_t kPer16 = 16 / int64_t(sizeof(T));
+  const int64_t size = dim * (dim + 1) / 2;
+  T* dst = sylvester_slot_view(slot, src, true);
+  // elements before the first 16-byte boundary and after the last one singly
+  const int64_t lead = (reinterpret_cast<uintptr_t>(src) % 16) / sizeof(T);
+  const int64_t head = min_<int64_t>(lead == 0 ? 0 : kPer16 - lead, size);
+  const int64_t chunks = (size - head) / kPer16;
+  const int64_t tail = head + chunks * kPer16;
+  for (int64_t e = threadIdx.x; e < head; e += blockDim.x) async_copy_element(dst + e, src + e);
+  for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) {
+    async_copy_16(dst + head + c * kPer16, src + head + c * kPer16);
   }
+  for (int64_t e = tail + threadIdx.x; e < size; e += blockDim.x) async_copy_element(dst + e, src + e);
 }
 
-// Dynamic shared memory of the kernels, in elements.
-HVAE_HD int64_t sylvester_forward_smem(int64_t dim, bool staged) {
-  return 3 * dim + kSylvesterWarps + (staged ? dim * (dim + 1) : 0);
-}
-HVAE_HD int64_t sylvester_backward_smem(int64_t dim, bool staged) {
-  return 6 * dim + (staged ? dim * (dim + 1) : 0);
-}
+// The triangles one block reads, in order: triangle q belongs to the block's
+// (q / 2K)-th sample, n = blockIdx.x + (q / 2K) gridDim.x; within a sample
+// the forward reads R2_k then R1_k for k = 0..K-1, the backward R1_k then
+// R2_k for k = K-1..0. With Slots > 0 they pass through a ring: acquire(q)
+// first starts triangle q + Slots - 1 (into the slot that triangle q - 1 just
+// left, which the caller's barrier after its pass has freed), then waits for
+// triangle q and makes it visible to the block.
+template <int Slots, bool Backward, typename T>
+struct SylvesterTriangleRing {
+  const SylvesterParams<T>& p;
+  T* ring;
+  int64_t slot_elems;
 
-// Dynamic shared memory: zc, u, h [D] + kSylvesterWarps reduction slots
-// (+ the two staged triangles).
-template <bool Staged, typename T>
+  struct Source {
+    const T* data;  // null past the end of the batch
+    int64_t row_stride;
+  };
+
+  __device__ __forceinline__ Source source(int64_t q) const {
+    const int64_t K = p.num_flows;
+    const int64_t n = int64_t(blockIdx.x) + (q / (2 * K)) * int64_t(gridDim.x);
+    if (n >= p.batch) return {nullptr, 0};
+    const int64_t t = q % (2 * K);
+    const int64_t k = Backward ? K - 1 - t / 2 : t / 2;
+    const bool second = (t % 2) != 0;
+    const SylvesterFactor<T>& f = (second != Backward) ? p.r1 : p.r2;  // fwd: R2, R1; bwd: R1, R2
+    return {sylvester_factor_step(f, n, k), f.row_stride};
+  }
+
+  __device__ __forceinline__ T* slot(int64_t q) const { return ring + (q % (Slots > 0 ? Slots : 1)) * slot_elems; }
+
+  __device__ __forceinline__ void issue(int64_t q) const {
+    const Source s = source(q);
+    if (s.data != nullptr) sylvester_stage_async(slot(q), s.data, p.dim, s.row_stride, p.packed);
+    async_commit();
+  }
+
+  // Before the block's first triangle.
+  __device__ __forceinline__ void start() const {
+    for (int j = 0; j + 1 < Slots; ++j) issue(j);
+  }
+
+  // Triangle q, readable by the whole block (packed when Slots > 0, else the
+  // global factor in its own layout). Contains a barrier.
+  __device__ __forceinline__ const T* acquire(int64_t q) const {
+    if (Slots == 0) {
+      __syncthreads();
+      return source(q).data;
+    }
+    issue(q + Slots - 1);
+    async_wait<(Slots > 0 ? Slots - 1 : 0)>();
+    __syncthreads();
+    return sylvester_slot_view(slot(q), source(q).data, p.packed);
+  }
+};
+
+template <int Slots, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_forward_kernel(SylvesterParams<T> p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  T* zc = reinterpret_cast<T*>(smem_raw);
   const int64_t D = p.dim, K = p.num_flows;
+  T* zc = reinterpret_cast<T*>(smem_raw);
   T* u = zc + D;
   T* h = u + D;
-  T* scratch = h + D;
-  T* stage1 = scratch + kSylvesterWarps;
-  T* stage2 = stage1 + D * (D + 1) / 2;
-  // where the passes read the factors: the staged packed copies, or global
-  const bool read_packed = Staged || p.packed;
-  const int64_t rs1 = Staged ? 0 : p.r1.row_stride, rs2 = Staged ? 0 : p.r2.row_stride;
+  T* a_s = h + D;
+  T* d2s = a_s + D;
+  T* scratch = d2s + D;
+  const SylvesterTriangleRing<Slots, false, T> ring{
+      p, reinterpret_cast<T*>(smem_raw) + sylvester_ring_offset(sylvester_forward_vector_elems(D), sizeof(T)),
+      sylvester_slot_elems(D, sizeof(T))};
+  // where the passes read the factors: the packed ring slots, or global
+  const bool read_packed = Slots > 0 || p.packed;
+  const int64_t rs1 = Slots > 0 ? 0 : p.r1.row_stride, rs2 = Slots > 0 ? 0 : p.r2.row_stride;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int64_t q = 0;
+  ring.start();
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
       zc[j] = p.z[n * p.z_batch_stride + j * p.z_dim_stride];
@@ -106,21 +198,13 @@ __global__ void __launch_bounds__(kSylvesterThreads)
     __syncthreads();
     for (int64_t k = 0; k < K; ++k) {
       const bool flip = p.flips(k);
-      const T* r1 = sylvester_factor_step(p.r1, n, k);
-      const T* r2 = sylvester_factor_step(p.r2, n, k);
       const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
-      if (Staged) {
-        sylvester_stage_triangle(stage1, r1, D, p.r1.row_stride, p.packed);
-        sylvester_stage_triangle(stage2, r2, D, p.r2.row_stride, p.packed);
-        r1 = stage1;
-        r2 = stage2;
-      }
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zc[flip ? D - 1 - j : j];
         if (p.zs != nullptr) p.zs[(n * K + k) * D + j] = zc[j];
       }
-      __syncthreads();
-      // a = R2 u + b, h = tanh(a), and the log-det terms
+      // a = R2 u + b, h = tanh(a); a and R2's diagonal kept for the log-det
+      const T* r2 = ring.acquire(q++);
       for (int64_t i = warp; i < D; i += kSylvesterWarps) {
         const T* row = r2 + sylvester_row_offset(i, D, rs2, read_packed);
         T acc = T(0);
@@ -132,14 +216,15 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         if (lane == 0) {
           const T a = acc + bk[i * p.b_dim_stride];
           if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
-          const T d1 = r1[sylvester_row_offset(i, D, rs1, read_packed)];
-          const T ha = tanh_(a);
-          log_det += sylvester_log_term(d1, row[0], a, ha, p.diag_tanh);
-          h[i] = ha;
+          a_s[i] = a;
+          d2s[i] = row[0];
+          h[i] = tanh_(a);
         }
       }
       __syncthreads();
-      // z += P R1 h (u keeps the old z; each row writes its own coordinate)
+      // z += P R1 h (u keeps the old z; each row writes its own coordinate),
+      // and the log-det terms, which need R1's diagonal
+      const T* r1 = ring.acquire(q++);
       for (int64_t i = warp; i < D; i += kSylvesterWarps) {
         const T* row = r1 + sylvester_row_offset(i, D, rs1, read_packed);
         T acc = T(0);
@@ -148,7 +233,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
           acc += r * h[j];
         }
         acc = sylvester_warp_sum(acc);
-        if (lane == 0) zc[flip ? D - 1 - i : i] += acc;
+        if (lane == 0) {
+          zc[flip ? D - 1 - i : i] += acc;
+          log_det += sylvester_log_term(row[0], d2s[i], a_s[i], h[i], p.diag_tanh);
+        }
       }
       __syncthreads();
       if (p.per_step_logdet) {
@@ -166,14 +254,14 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   }
 }
 
-// Dynamic shared memory: gz, u, h, s, v, g [D] (+ the two staged
-// triangles). Steps in reverse order; per
-// step (see sylvester_backward_sample for the formulas):
+// Dynamic shared memory: gz, u, h, s, v, g [D], then the ring. Steps in
+// reverse order; per step (see sylvester_backward_sample for the formulas):
 //   pass 1 (R1): gh_j = sum_{i<=j} R1_ij v_i, dR1_ij = v_i h_j; then, at the
 //           diagonal, ga_j = gh_j s_j + gl dL_j/da_j and the log-det's diagonal
-//           gradients (the R2 one parked in s_j for pass 2);
+//           gradients (the R2 one parked in s_j for pass 2); R2's diagonal is
+//           read from global memory here (R2_k is still on its way);
 //   pass 2 (R2): gu_j = sum_{i<=j} R2_ij ga_i, dR2_ij = ga_i u_j; gz += P gu.
-template <bool Accumulate, bool Staged, typename T>
+template <bool Accumulate, int Slots, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_backward_kernel(SylvesterBackwardParams<T> bp) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -186,10 +274,13 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* s = h + D;
   T* v = s + D;
   T* g = v + D;
-  T* stage1 = g + D;
-  T* stage2 = stage1 + D * (D + 1) / 2;
-  const bool read_packed = Staged || p.packed;
-  const int64_t rs1 = Staged ? 0 : p.r1.row_stride, rs2 = Staged ? 0 : p.r2.row_stride;
+  const SylvesterTriangleRing<Slots, true, T> ring{
+      p, reinterpret_cast<T*>(smem_raw) + sylvester_ring_offset(sylvester_backward_vector_elems(D), sizeof(T)),
+      sylvester_slot_elems(D, sizeof(T))};
+  const bool read_packed = Slots > 0 || p.packed;
+  const int64_t rs1 = Slots > 0 ? 0 : p.r1.row_stride, rs2 = Slots > 0 ? 0 : p.r2.row_stride;
+  int64_t q = 0;
+  ring.start();
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
       gz[j] = bp.grad_z_out[n * bp.gz_batch_stride + j * bp.gz_dim_stride];
@@ -204,14 +295,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
     __syncthreads();
     for (int64_t k = K - 1; k >= 0; --k) {
       const bool flip = p.flips(k);
-      const T* r1 = sylvester_factor_step(p.r1, n, k);
-      const T* r2 = sylvester_factor_step(p.r2, n, k);
-      if (Staged) {
-        sylvester_stage_triangle(stage1, r1, D, p.r1.row_stride, p.packed);
-        sylvester_stage_triangle(stage2, r2, D, p.r2.row_stride, p.packed);
-        r1 = stage1;
-        r2 = stage2;
-      }
+      const T* r2_global = sylvester_factor_step(p.r2, n, k);
       T* g1 = g1_base + k * F;
       T* g2 = g2_base + k * F;
       T* gb = gb_base + k * D;
@@ -235,7 +319,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         s[j] = sech2(ak[j]);
         v[j] = gz[flip ? D - 1 - j : j];
       }
-      __syncthreads();
+      const T* r1 = ring.acquire(q++);
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         T acc = T(0);
         const T hj = h[j];
@@ -249,7 +333,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
           sylvester_store<Accumulate>(g1 + sylvester_row_offset(i, D, D, p.packed) + (j - i), v[i] * hj);
         }
         const T d1 = r1[sylvester_row_offset(j, D, rs1, read_packed)];
-        const T d2 = r2[sylvester_row_offset(j, D, rs2, read_packed)];
+        const T d2 = r2_global[sylvester_row_offset(j, D, p.r2.row_stride, p.packed)];
         const T t1 = sylvester_diag_value(d1, p.diag_tanh);
         acc += t1 * v[j];
         const T chain1 = p.diag_tanh ? sech2(d1) : T(1);
@@ -263,6 +347,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         s[j] = gl * t.d_r2;  // s_j is not needed any more; its owner parks the R2 diagonal term
       }
       __syncthreads();
+      const T* r2 = ring.acquire(q++);
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         T acc = T(0);
         const T uj = u[j];
