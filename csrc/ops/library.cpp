@@ -1,7 +1,8 @@
 // The one schema registry of the hvae operator library. Backends register
 // their kernels next to their code (TORCH_LIBRARY_IMPL blocks in the other
-// files of csrc/ops/); fake kernels and autograd live in hvae_ext/_ops/,
-// except the vMF sampler's autograd (csrc/ops/vmf_autograd.cpp).
+// files of csrc/ops/); fake kernels live in hvae_ext/_ops/, and so does the
+// autograd of the Bessel ops; the vMF and T-SNF ops' autograd is in C++
+// (csrc/ops/*_autograd.cpp), where it costs no Python per call.
 #include <torch/library.h>
 
 TORCH_LIBRARY(hvae, m) {

@@ -1,5 +1,5 @@
 """Triangular Sylvester flow ops (torch.ops.hvae.sylvester_triangular & co):
-fake kernels, autograd, and the typed wrappers.
+fake kernels and the typed wrappers (autograd: csrc/ops/sylvester_autograd.cpp).
 
 One step, per sample (van den Berg et al. 2018, T-SNF; P the identity or the
 reversal of the coordinates, R1 and R2 upper triangular):
@@ -18,7 +18,6 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import Tensor
 
-from .common import register_no_double_backward
 
 Permute = Union[str, Sequence[bool]]
 
@@ -190,6 +189,8 @@ def sylvester_triangular(
     z_out, logdet, _, _ = torch.ops.hvae.sylvester_triangular(
         z, r1, r2, b, flips, packed, per_step_logdet, diag_tanh, save
     )
+    if z_out.dtype == dtype:
+        return z_out, logdet
     return z_out.to(dtype), logdet.to(dtype)
 
 
@@ -216,7 +217,7 @@ def sylvester_triangular_inverse(
 
 
 # ---------------------------------------------------------------------------
-# Fake kernels and autograd
+# Fake kernels
 # ---------------------------------------------------------------------------
 
 
@@ -239,30 +240,5 @@ def _fake_inverse(z, r1, r2, b, flips, packed, diag_tanh=False):
     return z.new_empty(z.shape)
 
 
-def _setup_context(ctx, inputs, output):
-    z, r1, r2, b, flips, packed, per_step_logdet, diag_tanh, save_steps = inputs
-    _, _, z_steps, a_steps = output
-    ctx.mark_non_differentiable(z_steps, a_steps)
-    ctx.save_for_backward(r1, r2, b, z_steps, a_steps)
-    ctx.flips = list(flips)
-    ctx.packed = packed
-    ctx.per_step_logdet = per_step_logdet
-    ctx.diag_tanh = diag_tanh
-    ctx.save_steps = save_steps
-
-
-def _backward(ctx, grad_z, grad_logdet, _grad_z_steps, _grad_a_steps):
-    if not ctx.save_steps:
-        raise RuntimeError(
-            "hvae::sylvester_triangular was called with save_steps=False, so it cannot be "
-            "differentiated; call hvae_ext's sylvester_triangular wrapper (or pass save_steps=True)"
-        )
-    r1, r2, b, z_steps, a_steps = ctx.saved_tensors
-    grads = torch.ops.hvae._sylvester_triangular_backward(
-        grad_z, grad_logdet, r1, r2, b, z_steps, a_steps, ctx.flips, ctx.packed, ctx.per_step_logdet, ctx.diag_tanh
-    )
-    return (*grads, None, None, None, None, None)
-
-
-torch.library.register_autograd("hvae::sylvester_triangular", _backward, setup_context=_setup_context)
-register_no_double_backward("hvae::_sylvester_triangular_backward", "hvae_ext sylvester_triangular")
+# Autograd of sylvester_triangular (and the double-backward error of its
+# backward op) is registered in C++: csrc/ops/sylvester_autograd.cpp.
