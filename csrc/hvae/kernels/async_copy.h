@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "../common.h"
@@ -29,6 +31,20 @@ __device__ __forceinline__ unsigned shared_address(const void* p) {
 }
 #endif
 
+// A cp.async of `bytes` needs both addresses aligned to `bytes` (the GPU
+// faults with "misaligned address" otherwise). The host build (the emulated
+// kernel tests) checks it, so that a layout error shows up without a GPU.
+__device__ __forceinline__ void check_async_alignment(const void* dst, const void* src, unsigned bytes) {
+#if !defined(__CUDA_ARCH__)
+  if (reinterpret_cast<uintptr_t>(dst) % bytes != 0 || reinterpret_cast<uintptr_t>(src) % bytes != 0) {
+    std::fprintf(stderr, "hvae async copy of %u bytes misaligned: dst %p src %p\n", bytes, dst, src);
+    std::abort();
+  }
+#else
+  (void)dst, (void)src, (void)bytes;
+#endif
+}
+
 // One element (4 or 8 bytes); dst and src aligned to their size.
 template <typename T>
 __device__ __forceinline__ void async_copy_element(T* dst, const T* src) {
@@ -37,6 +53,7 @@ __device__ __forceinline__ void async_copy_element(T* dst, const T* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], %2;\n" ::"r"(shared_address(dst)), "l"(src),
                "n"(int(sizeof(T))));
 #else
+  check_async_alignment(dst, src, sizeof(T));
   *dst = *src;
 #endif
 }
@@ -46,6 +63,7 @@ __device__ __forceinline__ void async_copy_16(void* dst, const void* src) {
 #if HVAE_CP_ASYNC
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(dst)), "l"(src));
 #else
+  check_async_alignment(dst, src, 16);
   std::memcpy(dst, src, 16);
 #endif
 }

@@ -59,17 +59,19 @@ __device__ __forceinline__ T sylvester_block_sum(T v, T* scratch) {
 
 // Elements of one ring slot: a packed triangle and 16 bytes of slack, so that
 // the triangle can start at its source's address modulo 16, which lines the
-// 16-byte copies up on both sides.
+// 16-byte copies up on both sides; a whole number of 16-byte units, so that
+// every slot starts 16-byte aligned.
 HVAE_HD int64_t sylvester_slot_elems(int64_t dim, int64_t elem_size) {
-  return dim * (dim + 1) / 2 + 16 / elem_size;
+  const int64_t per16 = 16 / elem_size;
+  return (dim * (dim + 1) / 2 + per16 - 1) / per16 * per16 + per16;
 }
 // Where the ring starts, after `vector_elems` elements, in elements.
 HVAE_HD int64_t sylvester_ring_offset(int64_t vector_elems, int64_t elem_size) {
   const int64_t per16 = 16 / elem_size;
   return (vector_elems + per16 - 1) / per16 * per16;
 }
-// Forward: zc, u, h, a, d2 [D] + kSylvesterWarps reduction slots.
-HVAE_HD int64_t sylvester_forward_vector_elems(int64_t dim) { return 5 * dim + kSylvesterWarps; }
+// Forward: zc, u, h, a, d2, b [D] + kSylvesterWarps reduction slots.
+HVAE_HD int64_t sylvester_forward_vector_elems(int64_t dim) { return 6 * dim + kSylvesterWarps; }
 // Backward: gz, u, h, s, v, g [D].
 HVAE_HD int64_t sylvester_backward_vector_elems(int64_t dim) { return 6 * dim; }
 // Dynamic shared memory in bytes.
@@ -180,7 +182,8 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* h = u + D;
   T* a_s = h + D;
   T* d2s = a_s + D;
-  T* scratch = d2s + D;
+  T* bs = d2s + D;
+  T* scratch = bs + D;
   const SylvesterTriangleRing<Slots, false, T> ring{
       p, reinterpret_cast<T*>(smem_raw) + sylvester_ring_offset(sylvester_forward_vector_elems(D), sizeof(T)),
       sylvester_slot_elems(D, sizeof(T))};
@@ -201,6 +204,9 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zc[flip ? D - 1 - j : j];
+        // b read by the whole block at once, not by the rows' lanes 0 one
+        // dependent load after another
+        bs[j] = bk[j * p.b_dim_stride];
         if (p.zs != nullptr) p.zs[(n * K + k) * D + j] = zc[j];
       }
       // a = R2 u + b, h = tanh(a); a and R2's diagonal kept for the log-det
@@ -214,7 +220,7 @@ __global__ void __launch_bounds__(kSylvesterThreads)
         }
         acc = sylvester_warp_sum(acc);
         if (lane == 0) {
-          const T a = acc + bk[i * p.b_dim_stride];
+          const T a = acc + bs[i];
           if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
           a_s[i] = a;
           d2s[i] = row[0];
