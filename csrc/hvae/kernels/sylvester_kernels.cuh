@@ -4,7 +4,8 @@
 // One block per sample at a time (grid-stride over the batch; the glue sizes
 // the grid to what fits on the GPU at once); the sample's vectors live in
 // shared memory and every parameter is read from global memory once:
-//   forward : R x row dot products, one warp per row, warp-shuffle sums;
+//   forward : R x row dot products, one thread per row from shared memory
+//             (one warp per row, warp-shuffle sums, from global memory);
 //   backward: R^T y and the outer-product gradients, one thread per column j
 //             walking rows i <= j, so that at each i the block reads (and
 //             writes the gradient of) a contiguous piece of row i. A thread
@@ -172,6 +173,38 @@ struct SylvesterTriangleRing {
   }
 };
 
+// For each row i of the triangle r (row i starts at sylvester_row_offset(i,
+// D, rs, packed) with R_ii, whose value goes through sylvester_diag_value),
+// calls epilogue(i, row, acc) once with acc = sum_{j >= i} R_ij x_j, in the
+// thread that owns the row. From shared memory (the ring's packed slots,
+// ThreadPerRow): one thread per row, which needs no reductions and runs the
+// rows' scalar epilogues (tanh, log-det term) side by side. From global
+// memory: one warp per row, so that the loads coalesce; lane 0 owns the row.
+template <bool ThreadPerRow, typename T, typename Epilogue>
+__device__ __forceinline__ void sylvester_rows_dot(const T* r, int64_t D, int64_t rs, bool packed,
+                                                   bool diag_tanh, const T* x, Epilogue epilogue) {
+  if (ThreadPerRow) {
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+      const T* row = r + sylvester_row_offset(i, D, rs, packed);
+      T acc = sylvester_diag_value(row[0], diag_tanh) * x[i];
+      for (int64_t j = 1; j < D - i; ++j) acc += row[j] * x[i + j];
+      epilogue(i, row, acc);
+    }
+    return;
+  }
+  const int lane = threadIdx.x & 31;
+  for (int64_t i = threadIdx.x >> 5; i < D; i += blockDim.x >> 5) {
+    const T* row = r + sylvester_row_offset(i, D, rs, packed);
+    T acc = T(0);
+    for (int64_t j = i + lane; j < D; j += 32) {
+      const T v = j == i ? sylvester_diag_value(row[0], diag_tanh) : row[j - i];
+      acc += v * x[j];
+    }
+    acc = sylvester_warp_sum(acc);
+    if (lane == 0) epilogue(i, row, acc);
+  }
+}
+
 template <int Slots, typename T>
 __global__ void __launch_bounds__(kSylvesterThreads)
     sylvester_forward_kernel(SylvesterParams<T> p) {
@@ -190,14 +223,13 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   // where the passes read the factors: the packed ring slots, or global
   const bool read_packed = Slots > 0 || p.packed;
   const int64_t rs1 = Slots > 0 ? 0 : p.r1.row_stride, rs2 = Slots > 0 ? 0 : p.r2.row_stride;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int64_t q = 0;
   ring.start();
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
       zc[j] = p.z[n * p.z_batch_stride + j * p.z_dim_stride];
     }
-    T log_det = T(0);  // this thread's share (lanes 0 of the warps)
+    T log_det = T(0);  // this thread's share (of the rows it finished)
     __syncthreads();
     for (int64_t k = 0; k < K; ++k) {
       const bool flip = p.flips(k);
@@ -211,39 +243,21 @@ __global__ void __launch_bounds__(kSylvesterThreads)
       }
       // a = R2 u + b, h = tanh(a); a and R2's diagonal kept for the log-det
       const T* r2 = ring.acquire(q++);
-      for (int64_t i = warp; i < D; i += kSylvesterWarps) {
-        const T* row = r2 + sylvester_row_offset(i, D, rs2, read_packed);
-        T acc = T(0);
-        for (int64_t j = i + lane; j < D; j += 32) {
-          const T r = j == i ? sylvester_diag_value(row[0], p.diag_tanh) : row[j - i];
-          acc += r * u[j];
-        }
-        acc = sylvester_warp_sum(acc);
-        if (lane == 0) {
-          const T a = acc + bs[i];
-          if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
-          a_s[i] = a;
-          d2s[i] = row[0];
-          h[i] = tanh_(a);
-        }
-      }
+      sylvester_rows_dot<(Slots > 0)>(r2, D, rs2, read_packed, p.diag_tanh, u, [&](int64_t i, const T* row, T acc) {
+        const T a = acc + bs[i];
+        if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
+        a_s[i] = a;
+        d2s[i] = row[0];
+        h[i] = tanh_(a);
+      });
       __syncthreads();
       // z += P R1 h (u keeps the old z; each row writes its own coordinate),
       // and the log-det terms, which need R1's diagonal
       const T* r1 = ring.acquire(q++);
-      for (int64_t i = warp; i < D; i += kSylvesterWarps) {
-        const T* row = r1 + sylvester_row_offset(i, D, rs1, read_packed);
-        T acc = T(0);
-        for (int64_t j = i + lane; j < D; j += 32) {
-          const T r = j == i ? sylvester_diag_value(row[0], p.diag_tanh) : row[j - i];
-          acc += r * h[j];
-        }
-        acc = sylvester_warp_sum(acc);
-        if (lane == 0) {
-          zc[flip ? D - 1 - i : i] += acc;
-          log_det += sylvester_log_term(row[0], d2s[i], a_s[i], h[i], p.diag_tanh);
-        }
-      }
+      sylvester_rows_dot<(Slots > 0)>(r1, D, rs1, read_packed, p.diag_tanh, h, [&](int64_t i, const T* row, T acc) {
+        zc[flip ? D - 1 - i : i] += acc;
+        log_det += sylvester_log_term(row[0], d2s[i], a_s[i], h[i], p.diag_tanh);
+      });
       __syncthreads();
       if (p.per_step_logdet) {
         const T step = sylvester_block_sum(log_det, scratch);
