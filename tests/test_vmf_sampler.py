@@ -94,6 +94,23 @@ def test_unit_norm_and_angle(device, dtype, m):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_unit_norm_far_tail_m3(device, dtype):
+    # m = 3, kappa ~ 4-10: the rare samples past the equator (w < 0) once came
+    # out off the sphere by up to 3.5e-4 (float32) / 3e-13 (float64), since
+    # 1 - w lost its precision there and sin(theta) = sqrt((1 - w)(1 + w)).
+    n = 100000
+    eps = 1e-6 if dtype == torch.float32 else 1e-15
+    for kappa in (4.0, 7.3, 10.0):
+        loc = torch.zeros(n, 3, dtype=dtype, device=device)
+        loc[:, 0] = 1
+        z, theta = seeded(loc, torch.full((n,), kappa, dtype=dtype, device=device), 11)
+        assert (theta > math.pi / 2).sum().item() > 5, "the far tail must be sampled for this test to mean anything"
+        err = (z.double().norm(dim=-1) - 1).abs().max().item()
+        assert err <= eps, (kappa, err)
+        torch.testing.assert_close(z[:, 0], torch.cos(theta), atol=4 * eps, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_extremes_finite(device, dtype):
     # kappa = 1e8 and m = 1e4: finite, unit norm; concentrated where it should be.
     for m, kappa in [(10000, 1e8), (10000, 0.0), (10000, 1.0), (2, 1e8), (3, 1e8), (4, 1e8)]:

@@ -116,15 +116,16 @@ HVAE_HD VmfAngle<T> vmf_angle_m3(PhiloxStream& s, T kappa) {
   const T one_minus_v = T(1) - v;  // exact on the grid of uniform_open01
   if (kappa == T(0)) return vmf_angle_from_halves(T(2) * v, T(2) * one_minus_v);
   const T y = -log1p_(v * expm1_(T(-2) * kappa)) / kappa;
-  T yp;
-  // y' by its own formula only where 2 - y would cancel (y > 1, which needs
-  // a small kappa) and expm1(2 kappa) is finite.
+  // Past the equator (y > 1, which needs a small kappa) y itself has lost
+  // its precision (the log1p argument is near -1) and 2 - y would pass that
+  // on: there y' comes from its own formula (while expm1(2 kappa) is finite)
+  // and y = 2 - y', so that y + y' = 2 and cos^2 + sin^2 = 1 to rounding
+  // (sin theta = sqrt(y y') mixes the two).
   if (y > T(1) && kappa < T(40)) {
-    yp = log1p_(one_minus_v * expm1_(T(2) * kappa)) / kappa;
-  } else {
-    yp = max_(T(2) - y, T(0));
+    const T yp = log1p_(one_minus_v * expm1_(T(2) * kappa)) / kappa;
+    return vmf_angle_from_halves(T(2) - yp, yp);
   }
-  return vmf_angle_from_halves(y, yp);
+  return vmf_angle_from_halves(y, max_(T(2) - y, T(0)));
 }
 
 // Wood (1994), for m = 2 and m >= 4. With the envelope parameter b, the
