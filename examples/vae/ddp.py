@@ -67,7 +67,8 @@ def train(config: TrainConfig, max_steps: Optional[int] = None, k: int = 500, ou
     x_train = data.x_train.to(device)
     probe = x_train[:256]
     before = _fixed_loss(model, probe, EVAL_SEED)
-    torch.manual_seed(config.seed + rank)   # each rank its own sampler stream
+    sampler_seed = config.seed + rank
+    torch.manual_seed(sampler_seed)   # each rank its own sampler stream
     optimizer = torch.optim.Adam(ddp.parameters(), lr=config.lr)
     order = torch.Generator().manual_seed(config.seed)   # the same permutation on every rank
     per_rank = max(1, config.batch_size // world)
@@ -93,7 +94,7 @@ def train(config: TrainConfig, max_steps: Optional[int] = None, k: int = 500, ou
     seconds = time.perf_counter() - t0
     if show:
         bar.close()
-    result = {"rank": rank, "world_size": world, "losses": losses, "train_seconds": seconds,
+    result = {"rank": rank, "world_size": world, "sampler_seed": sampler_seed, "losses": losses, "train_seconds": seconds,
               "loss_before": before, "loss_after": _fixed_loss(model, probe, EVAL_SEED),
               "max_parameter_difference": max_parameter_difference(model)}
     if rank == 0 and k > 0:
