@@ -230,3 +230,34 @@ def test_every_public_name_has_a_docstring():
                     if not (func.__doc__ or "").strip():
                         missing.append(f"{module.__name__}.{name}.{attr}")
     assert not missing, missing
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", MODELS)
+def test_train_command_smoke_cuda(name, tmp_path):
+    table = vae_train.main(["--model", name, "--seeds", "0", "--latent-dim", "3", "--hidden", "32", "16",
+                            "--max-steps", "3", "--k", "20", "--out", str(tmp_path), "--no-progress",
+                            "--device", "cuda"])
+    assert vae_evaluate.LABELS[name] in table
+    model, _ = vae_train.load_checkpoint(str(tmp_path / f"digits_{name}_d3_seed0.pt"), device="cuda")
+    assert all(p.is_cuda for p in model.parameters())
+
+
+def test_resume_from_a_checkpoint_continues_the_same_run(digits, tmp_path):
+    # Two epochs in one go, or one epoch, a checkpoint, and --resume for the
+    # second: the same parameters (weights, Adam state, batch order and
+    # sampler state all come back from the checkpoint).
+    def params(model):
+        return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    x = digits.x_train[:320]
+    straight = vae_train.make_model(_small("svae", epochs=2), 64)
+    vae_train.fit(straight, x, _small("svae", epochs=2), progress=False)
+    path = str(tmp_path / "run.pt")
+    first = vae_train.make_model(_small("svae", epochs=1), 64)
+    vae_train.fit(first, x, _small("svae", epochs=1), progress=False, checkpoint=path)
+    resumed = vae_train.make_model(_small("svae", epochs=2), 64)
+    vae_train.fit(resumed, x, _small("svae", epochs=2), progress=False, checkpoint=path, resume=True)
+    assert not torch.equal(params(first), params(straight))
+    assert torch.equal(params(resumed), params(straight))
