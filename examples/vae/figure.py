@@ -4,8 +4,9 @@
 
 Trains both models (same architecture, seed, and budget), then draws the
 posterior means of the test images coloured by digit class: the vMF mean
-directions mu(x) on the sphere S^2 (left) and the Gaussian means mu(x) in
-R^2 (right), as in Davidson et al. (2018), figure 4.
+directions mu(x) on the sphere S^2 (seen from two sides) and the Gaussian
+means mu(x) in R^2, as in Davidson et al. (2018), "Hyperspherical
+Variational Auto-Encoders".
 """
 
 from __future__ import annotations
@@ -33,30 +34,44 @@ def latent_means(config: TrainConfig, data, progress: bool = True) -> np.ndarray
         return model.posterior_mean(data.x_test.to(config.device)).cpu().numpy()
 
 
+def _sphere_panel(fig, position, points, colours, azim, title, elev=20.0):
+    """Points on S^2 seen from (elev, azim): the near hemisphere opaque, the
+    far one faint (matplotlib does not hide points behind the sphere)."""
+    ax = fig.add_subplot(1, 3, position, projection="3d")
+    u, v = np.mgrid[0:2 * np.pi:36j, 0:np.pi:18j]
+    ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", linewidth=0.3)
+    e, a = np.radians(elev), np.radians(azim)
+    near = points @ np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)]) >= 0
+    for mask, alpha in ((~near, 0.08), (near, 1.0)):
+        ax.scatter(*points[mask].T, c=colours[mask], cmap="tab10", vmin=-0.5, vmax=9.5, s=14, alpha=alpha,
+                   depthshade=False, linewidths=0)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_zlim(-1, 1)
+    ax.set_box_aspect((1, 1, 1), zoom=1.35)
+    ax.set_axis_off()
+    ax.set_title(title)
+
+
 def draw(sphere: np.ndarray, plane: np.ndarray, labels: Optional[np.ndarray], path: str) -> None:
-    """Two panels: points on S^2 in 3-d, points in R^2; one colour per class."""
+    """Three panels: the points on S^2 from the front and from the back, and
+    the points in R^2; one colour per class."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     colours = labels if labels is not None else np.zeros(len(sphere), dtype=int)
-    fig = plt.figure(figsize=(10, 4.6))
-    ax = fig.add_subplot(1, 2, 1, projection="3d")
-    u, v = np.mgrid[0:2 * np.pi:30j, 0:np.pi:15j]
-    ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", linewidth=0.4)
-    ax.scatter(*sphere.T, c=colours, cmap="tab10", vmin=-0.5, vmax=9.5, s=9, depthshade=False)
-    ax.set_box_aspect((1, 1, 1))
-    ax.set_axis_off()
-    ax.set_title("S-VAE: vMF means on $S^2$")
-    ax2 = fig.add_subplot(1, 2, 2)
-    points = ax2.scatter(*plane.T, c=colours, cmap="tab10", vmin=-0.5, vmax=9.5, s=9)
-    ax2.set_title("N-VAE: Gaussian means in $\\mathbb{R}^2$")
-    ax2.set_aspect("equal", adjustable="datalim")
+    fig = plt.figure(figsize=(13, 4.4))
+    _sphere_panel(fig, 1, sphere, colours, azim=30.0, title="S-VAE, vMF means on $S^2$ (front)")
+    _sphere_panel(fig, 2, sphere, colours, azim=210.0, title="(back)")
+    ax = fig.add_subplot(1, 3, 3)
+    points = ax.scatter(*plane.T, c=colours, cmap="tab10", vmin=-0.5, vmax=9.5, s=12, linewidths=0)
+    ax.set_title("N-VAE, Gaussian means in $\\mathbb{R}^2$")
+    ax.set_aspect("equal", adjustable="datalim")
     if labels is not None:
-        fig.colorbar(points, ax=ax2, ticks=range(10), label="digit", shrink=0.85)
+        fig.colorbar(points, ax=ax, ticks=range(10), label="digit", shrink=0.85)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
