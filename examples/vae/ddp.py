@@ -73,6 +73,9 @@ def train(config: TrainConfig, max_steps: Optional[int] = None, k: int = 500, ou
     order = torch.Generator().manual_seed(config.seed)   # the same permutation on every rank
     per_rank = max(1, config.batch_size // world)
     n = (x_train.shape[0] // (per_rank * world)) * per_rank * world   # every rank runs the same number of steps
+    if n == 0:
+        raise ValueError(f"{x_train.shape[0]} training images are fewer than one batch of {per_rank} per rank "
+                         f"x {world} ranks")
     total = config.epochs * n // (per_rank * world)
     total = total if max_steps is None else min(total, max_steps)
     losses: List[float] = []
