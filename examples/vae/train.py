@@ -111,7 +111,9 @@ def fit(model: VAE, x_train: Tensor, config: TrainConfig, progress: bool = True,
     torch.manual_seed(config.seed)
     start_epoch, step, seconds = 0, 0, 0.0
     if resume and checkpoint and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, map_location=config.device, weights_only=False)
+        # On the CPU: the RNG states must stay CPU byte tensors; load_state_dict
+        # copies the weights and the Adam moments to the model's device.
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, step, seconds = state["epoch"], state["step"], state["train_seconds"]
