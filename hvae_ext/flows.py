@@ -65,7 +65,10 @@ def _check_positive(name: str, value: int) -> int:
 
 
 class TriangularSylvester(nn.Module):
-    """K triangular Sylvester steps with given (amortized) parameters.
+    """K triangular Sylvester steps with given (amortized) parameters
+    (van den Berg, Hasenclever, Tomczak & Welling 2018, "Sylvester
+    Normalizing Flows for Variational Inference", T-SNF): per step
+    z' = z + P^T R1 tanh(R2 P z + b), log|det| = sum_i log|1 + R1_ii R2_ii tanh'(a_i)|.
 
     Args:
         dim: D, the dimension of z.
@@ -106,11 +109,13 @@ class TriangularSylvester(nn.Module):
 
     def forward(self, z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, per_step_logdet: bool = False,
                 layout: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+        """(z_K [B, D], logdet [B] or [B, K]); shapes in the class docstring."""
         self._check("z", z, b)
         return sylvester_triangular(z, r1, r2, b, permute=self._permute_arg(), per_step_logdet=per_step_logdet,
                                     diag_tanh=self.diag_tanh, layout=layout)
 
     def inverse(self, z_k: Tensor, r1: Tensor, r2: Tensor, b: Tensor, layout: Optional[str] = None) -> Tensor:
+        """z [B, D] with forward(z, r1, r2, b)[0] = z_k (not differentiable)."""
         self._check("z_k", z_k, b)
         return sylvester_triangular_inverse(z_k, r1, r2, b, permute=self._permute_arg(), diag_tanh=self.diag_tanh,
                                             layout=layout)
@@ -172,6 +177,7 @@ class TriangularSylvesterHead(nn.Module):
             bias[:, self.diag_index] = self.r2_diag_init
 
     def forward(self, h: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """h [..., H] -> (r1 [..., K, T], r2 [..., K, T], b [..., K, D])."""
         if h.dim() < 1 or h.shape[-1] != self.feature_dim:
             raise ValueError(f"h must have shape [..., {self.feature_dim}] (feature_dim), got {tuple(h.shape)}")
         lead = h.shape[:-1]
@@ -194,7 +200,10 @@ class TriangularSylvesterHead(nn.Module):
 
 
 class AmortizedTriangularSylvester(nn.Module):
-    """Head and flow together: ``forward(z, h) -> (z_K, logdet)``.
+    """Head and flow together: ``forward(z, h) -> (z_K, logdet)``, the
+    amortized T-SNF posterior of van den Berg et al. (2018): with z_0 drawn
+    from a base posterior q_0(z|x) and h the encoder's features of x,
+    log q_K(z_K|x) = log q_0(z_0|x) - logdet.
 
     z [B, D], h [B, feature_dim] (or [feature_dim]: parameters shared by the
     batch); logdet [B] (or [B, K] with per_step_logdet). ``inverse(z_K, h)`` recovers z. Starts as the identity
@@ -208,10 +217,12 @@ class AmortizedTriangularSylvester(nn.Module):
         self.flow = TriangularSylvester(dim, num_flows, permute=permute, diag_tanh=True)
 
     def forward(self, z: Tensor, h: Tensor, per_step_logdet: bool = False) -> Tuple[Tensor, Tensor]:
+        """(z_K [B, D], logdet [B] or [B, K]) for z [B, D], h [B, feature_dim]."""
         r1, r2, b = self._parameters_of(h)
         return self.flow(z, r1, r2, b, per_step_logdet=per_step_logdet, layout="packed")
 
     def inverse(self, z_k: Tensor, h: Tensor) -> Tensor:
+        """z_0 [B, D] with forward(z_0, h)[0] = z_k (not differentiable)."""
         r1, r2, b = self._parameters_of(h)
         return self.flow.inverse(z_k, r1, r2, b, layout="packed")
 

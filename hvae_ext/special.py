@@ -25,6 +25,12 @@ Accuracy against mpmath over v in [0, 1e4], x in [1e-10, 1e7]: log_iv and
 log_ive within 2e-14 * max(1, |log I|) in float64 and 1e-5 * max(1, |log I|)
 in float32; iv_ratio within 2e-15 (float64) and 5e-7 (float32) relative.
 The regions and expansions are described in docs/numerics.md.
+
+Definition (DLMF 10.25.2): I_v(x) = sum_{k>=0} (x/2)^(2k+v) / (k! Gamma(k+v+1)).
+Methods (docs/numerics.md): Debye's uniform large-order expansion
+(DLMF 10.41.3) in log form, the power series, Hankel's large-argument
+expansion (DLMF 10.40.1), and the Debye value at a shifted order followed by
+the backward recurrence.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ def _argument(x: Tensor, fn: str) -> Tensor:
 
 
 def log_iv(v: Order, x: Tensor) -> Tensor:
-    """``log I_v(x)``, the log of the modified Bessel function of the first kind.
+    """``log I_v(x)``, the log of the modified Bessel function of the first kind,
+    I_v(x) = sum_k (x/2)^(2k+v) / (k! Gamma(k+v+1)); gradient w.r.t. x:
+    I_{v+1}(x)/I_v(x) + v/x.
 
     Args:
         v: order(s) ``>= 0``; a tensor broadcastable with ``x`` or a number.

@@ -159,7 +159,13 @@ def sylvester_triangular(
     diag_tanh: bool = False,
     layout: Optional[str] = None,
 ) -> tuple[Tensor, Tensor]:
-    """K triangular Sylvester flow steps in one kernel.
+    """K triangular Sylvester flow steps in one kernel (T-SNF, van den Berg et
+    al. 2018, "Sylvester Normalizing Flows for Variational Inference"):
+
+        a_k = R2_k P_k z_k + b_k,   z_{k+1} = z_k + P_k^T R1_k tanh(a_k),
+        logdet = sum_k sum_i log|1 + R1_k,ii R2_k,ii (1 - tanh(a_k,i)^2)|,
+
+    with P_k the identity or the reversal of the coordinates (``permute``).
 
     Args:
         z: [B, D].
@@ -203,7 +209,8 @@ def sylvester_triangular_inverse(
     diag_tanh: bool = False,
     layout: Optional[str] = None,
 ) -> Tensor:
-    """The exact inverse of sylvester_triangular: z_K [B, D] -> z [B, D].
+    """The exact inverse of sylvester_triangular: z_K [B, D] -> z [B, D], for
+    the same r1, r2, b, permute, diag_tanh and layout (shapes as there).
 
     Each step is undone coordinate by coordinate, last first, by solving the
     monotone scalar equation x + r1_ii tanh(r2_ii x + c) = rhs with a

@@ -66,10 +66,12 @@ class HypersphericalUniform(Distribution):
 
     @property
     def device(self) -> torch.device:
+        """The device of samples and densities."""
         return self._device
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of samples and densities (float32 or float64)."""
         return self._dtype
 
     def expand(self, batch_shape, _instance=None):
@@ -90,6 +92,7 @@ class HypersphericalUniform(Distribution):
         return torch.nn.functional.normalize(x, dim=-1)
 
     def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
+        """``rsample`` without gradients, same shape and draws."""
         with torch.no_grad():
             return self.rsample(sample_shape, generator=generator)
 
@@ -97,16 +100,20 @@ class HypersphericalUniform(Distribution):
         return log_sphere_area(self._dim)
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """-log|S^{m-1}| = log Gamma(m/2) - log 2 - (m/2) log pi for every
+        ``value`` [..., m]; returns the broadcast of [...] and batch_shape."""
         if self._validate_args:
             self._validate_sample(value)
         shape = torch.broadcast_shapes(value.shape[:-1], self.batch_shape)
         return torch.full(shape, -self._log_area(), dtype=value.dtype, device=value.device)
 
     def entropy(self) -> Tensor:
+        """log|S^{m-1}|, shape batch_shape."""
         return torch.full(self.batch_shape, self._log_area(), dtype=self._dtype, device=self._device)
 
     @property
     def mean(self) -> Tensor:
+        """Zero, shape batch_shape + (m,)."""
         return torch.zeros(self._extended_shape(), dtype=self._dtype, device=self._device)
 
     @property

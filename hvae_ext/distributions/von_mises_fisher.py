@@ -70,7 +70,11 @@ class VonMisesFisher(Distribution):
 
     Sampling (``rsample``) uses ``hvae_ext`` 's vMF sampler: Wood's (1994)
     rejection sampler in a stable form, with unbiased reparameterized
-    gradients with respect to ``loc`` and ``concentration``.
+    gradients with respect to ``loc`` and ``concentration`` (implicit
+    reparameterization, Figurnov, Mohamed & Mnih 2018, "Implicit
+    Reparameterization Gradients"). As a VAE posterior with the
+    ``HypersphericalUniform`` prior this is the S-VAE of Davidson et al.
+    (2018), "Hyperspherical Variational Auto-Encoders".
     """
 
     arg_constraints = {"loc": sphere_constraints.sphere, "concentration": sphere_constraints.nonnegative_finite}
@@ -171,18 +175,23 @@ class VonMisesFisher(Distribution):
         return vmf_rsample(loc, kappa, generator=generator).reshape(shape)
 
     def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
+        """``rsample`` without gradients, same shape and draws."""
         with torch.no_grad():
             return self.rsample(sample_shape, generator=generator)
 
     # --- densities and moments --------------------------------------------
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """log p(z) = log C_m(kappa) + kappa mu^T z, for ``value`` [..., m] on
+        the sphere (broadcast with batch_shape); returns [...]. Evaluated as
+        [log C + kappa] - kappa |z - mu|^2 / 2."""
         if self._validate_args:
             self._validate_sample(value)
         log_c_scaled = vmf_log_normalizer(self.m, self.concentration, scaled=True)
         return log_c_scaled - self.concentration * half_squared_distance(value, self.loc)
 
     def entropy(self) -> Tensor:
+        """H = -log C_m(kappa) - kappa A_m(kappa), shape batch_shape."""
         # H = log|S^{m-1}| - KL(vMF || U), KL = kappa A - log S_v(kappa).
         kappa64 = self.concentration.to(torch.float64)
         kl = kappa64 * mean_resultant_length(self.m, kappa64) - log_normalized_iv(self.m, kappa64)
