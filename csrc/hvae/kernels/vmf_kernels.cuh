@@ -26,6 +26,15 @@ struct VmfFixedSeed {
 };
 
 constexpr int kVmfWarp = 32;
+
+// The O(m) loops of one sample: unrolled on the GPU so that a warp has
+// several iterations' loads in flight (a warp works through its tile's
+// samples one at a time, so these loads are all the memory parallelism it has).
+#if defined(__CUDA_ARCH__)
+#define HVAE_VMF_UNROLL _Pragma("unroll 4")
+#else
+#define HVAE_VMF_UNROLL
+#endif
 // Warp per sample from this m on; one thread per sample below.
 constexpr int64_t kVmfWarpMinDim = 33;
 
@@ -75,6 +84,7 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
 
       // Lane l owns pairs l, l + 32, ... (elements 1 + 2k and 2 + 2k).
       T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
+      HVAE_VMF_UNROLL
       for (int64_t k = lane; k < pairs; k += kVmfWarp) {
         const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
         const T m0 = mu[(1 + 2 * k) * ls];
@@ -103,6 +113,7 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
       const T utz = r.u1 * cos_theta + r.sigma * scale * mu_dot_v;
       const T c = T(2) * utz / r.q;
       if (lane == 0) z[0] = r.sigma * (c * r.u1 - cos_theta);
+      HVAE_VMF_UNROLL
       for (int64_t k = lane; k < pairs; k += kVmfWarp) {
         for (int64_t j = 1 + 2 * k; j <= 2 + 2 * k && j < m; ++j) {
           const T v = degenerate ? T(j == 1 ? 1 : 0) : z[j];
@@ -142,6 +153,7 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
       const T* g = p.grad_z + i * m;
       T* gl = p.grad_loc + i * m;
       T tail_sq = T(0), mz = T(0), mg = T(0);
+      HVAE_VMF_UNROLL
       for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
         const T mj = mu[j * ls];
         tail_sq += mj * mj;
@@ -158,6 +170,7 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
       const T pz = r.sigma * uz;
       const T k1 = T(2) * pz / r.q, k2 = T(2) * ug / r.q, k3 = T(4) * ug * pz / (r.q * r.q);
       T ht = T(0), t2 = T(0);
+      HVAE_VMF_UNROLL
       for (int64_t j = 1 + lane; j < m; j += kVmfWarp) {
         const T mj = mu[j * ls];
         const T zpj = -r.sigma * z[j] + cz * mj;
