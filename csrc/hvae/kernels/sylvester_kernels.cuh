@@ -186,9 +186,15 @@ __device__ __forceinline__ void sylvester_rows_dot(const T* r, int64_t D, int64_
   if (ThreadPerRow) {
     for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
       const T* row = r + sylvester_row_offset(i, D, rs, packed);
-      T acc = sylvester_diag_value(row[0], diag_tanh) * x[i];
-      for (int64_t j = 1; j < D - i; ++j) acc += row[j] * x[i + j];
-      epilogue(i, row, acc);
+      // A serial sum of up to D terms: in double, so that float32 loses no
+      // accuracy to it (float products are exact in double; one rounding at
+      // the end). A float accumulator here failed float32 tests on the H100
+      // (gradients vs float64 at 1e-6, CUDA vs CPU at 1e-4, D = 130) that the
+      // warp's tree sum passed. The kernel is memory-bound; the double FMAs
+      // and conversions should cost little (not yet measured).
+      double acc = double(sylvester_diag_value(row[0], diag_tanh)) * double(x[i]);
+      for (int64_t j = 1; j < D - i; ++j) acc += double(row[j]) * double(x[i + j]);
+      epilogue(i, row, T(acc));
     }
     return;
   }
