@@ -10,9 +10,9 @@ namespace hvae {
   template __global__ void vmf_sample_thread_kernel<T, VmfFixedSeed>(VmfSampleParams<T>,      \
                                                                       VmfFixedSeed);          \
   template __global__ void vmf_sample_warp_kernel<T, VmfFixedSeed>(VmfSampleParams<T>,        \
-                                                                    VmfFixedSeed);            \
+                                                                    VmfFixedSeed, int);       \
   template __global__ void vmf_backward_thread_kernel<T>(VmfBackwardParams<T>);               \
-  template __global__ void vmf_backward_warp_kernel<T>(VmfBackwardParams<T>);
+  template __global__ void vmf_backward_warp_kernel<T>(VmfBackwardParams<T>, int);
 
 HVAE_INSTANTIATE_VMF(float)
 HVAE_INSTANTIATE_VMF(double)

@@ -1,5 +1,5 @@
 // CUDA kernels of the vMF sampler: the header math of csrc/hvae/ in the
-// thread- or warp-per-sample kernels of vmf_kernels.cuh, on the current
+// thread-per-sample and warp-per-tile kernels of vmf_kernels.cuh, on the current
 // stream. The generator's (seed, offset) is read inside the kernel with
 // at::cuda::philox::unpack, so sampling can be captured in a CUDA graph.
 #include "vmf.h"
@@ -20,27 +20,33 @@ namespace hvae_ops {
 namespace {
 
 // Launch shape of the thread-per-sample (m < kVmfWarpMinDim) and the
-// warp-per-32-samples kernels, which loop over the batch (grid stride):
-// 256-thread blocks when the batch fills the GPU twice over, else 64-thread
-// blocks, so that a small batch (B ~ 1e3: a few thousand threads) is spread
-// over 4x as many SMs and the per-sample scalar work (rejection loop,
-// quadrature) does not queue on a few of them.
+// warp-per-tile kernels, which loop over the batch (grid stride). A warp
+// takes `tile` samples: 32 (the scalar work of a whole warp's samples side by
+// side) once the batch gives every SM at least kMinWarpsPerSm warps that
+// way, else fewer, down to 1, so that a small batch (B ~ 1e3) still spreads
+// its memory-bound O(m) loops over many warps. Blocks have 256 threads when
+// the work fills the GPU twice over, else 64, so that a small batch reaches
+// 4x as many SMs.
+constexpr int64_t kMinWarpsPerSm = 12;
+
 struct LaunchShape {
   bool warp;
+  int tile;  // samples per warp (warp kernels)
   int threads;
   unsigned blocks;
 };
 
 LaunchShape launch_shape(int64_t n, int64_t m) {
   const auto* props = at::cuda::getCurrentDeviceProperties();
-  const bool warp = m >= hvae::kVmfWarpMinDim;
-  const int64_t tiles = (n + hvae::kVmfWarp - 1) / hvae::kVmfWarp;
-  const int64_t needed = warp ? tiles * hvae::kVmfWarp : n;  // threads with work
   const int64_t sms = props->multiProcessorCount;
+  const bool warp = m >= hvae::kVmfWarpMinDim;
+  int tile = hvae::kVmfWarp;
+  while (warp && tile > 1 && (n + tile - 1) / tile < kMinWarpsPerSm * sms) tile /= 2;
+  const int64_t needed = warp ? (n + tile - 1) / tile * hvae::kVmfWarp : n;  // threads with work
   const int threads = needed >= 2 * 256 * sms ? 256 : 64;
   const int64_t resident = sms * (props->maxThreadsPerMultiProcessor / threads);
   const int64_t blocks = std::min<int64_t>((needed + threads - 1) / threads, resident);
-  return {warp, threads, static_cast<unsigned>(std::max<int64_t>(blocks, 1))};
+  return {warp, tile, threads, static_cast<unsigned>(std::max<int64_t>(blocks, 1))};
 }
 
 // The generator's offset counts 32-bit words (curand's convention); a
@@ -62,7 +68,7 @@ void launch_sample(const VmfSampleLaunch& l, Rng rng) {
   AT_DISPATCH_FLOATING_TYPES(l.z.scalar_type(), "hvae_vmf_sample", [&] {
     const hvae::VmfSampleParams<scalar_t> p = vmf_sample_params<scalar_t>(l, 0, 0);
     if (shape.warp) {
-      hvae::vmf_sample_warp_kernel<scalar_t, Rng><<<shape.blocks, shape.threads, 0, stream>>>(p, rng);
+      hvae::vmf_sample_warp_kernel<scalar_t, Rng><<<shape.blocks, shape.threads, 0, stream>>>(p, rng, shape.tile);
     } else {
       hvae::vmf_sample_thread_kernel<scalar_t, Rng><<<shape.blocks, shape.threads, 0, stream>>>(p, rng);
     }
@@ -110,7 +116,7 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cuda(const at::Tensor& gr
   AT_DISPATCH_FLOATING_TYPES(l.grad_loc.scalar_type(), "hvae_vmf_backward", [&] {
     const hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
     if (shape.warp) {
-      hvae::vmf_backward_warp_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p);
+      hvae::vmf_backward_warp_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p, shape.tile);
     } else {
       hvae::vmf_backward_thread_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p);
     }

@@ -21,6 +21,7 @@ struct Case {
   int64_t n, m;
   int grid, threads;
   bool strided;  // loc as every other column of an [n, 2m] array
+  int tile;      // samples per warp (warp kernels)
 };
 
 template <typename T>
@@ -66,7 +67,7 @@ void check_case(const Case& c, T tol) {
     q.theta = th_dev.data();
     const hvae::VmfFixedSeed seed{p.seed, p.offset};
     if (m >= hvae::kVmfWarpMinDim) {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_sample_warp_kernel<T, hvae::VmfFixedSeed>(q, seed); });
+      emu::launch(c.grid, c.threads, [&] { hvae::vmf_sample_warp_kernel<T, hvae::VmfFixedSeed>(q, seed, c.tile); });
     } else {
       emu::launch(c.grid, c.threads, [&] { hvae::vmf_sample_thread_kernel<T, hvae::VmfFixedSeed>(q, seed); });
     }
@@ -99,7 +100,7 @@ void check_case(const Case& c, T tol) {
     q.grad_loc = gl_dev.data();
     q.grad_kappa = gk_dev.data();
     if (m >= hvae::kVmfWarpMinDim) {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q); });
+      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q, c.tile); });
     } else {
       emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_thread_kernel<T>(q); });
     }
@@ -115,7 +116,7 @@ void check_case(const Case& c, T tol) {
     q.grad_loc = gl.data();
     q.grad_kappa = nullptr;
     if (m >= hvae::kVmfWarpMinDim) {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q); });
+      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q, c.tile); });
     } else {
       emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_thread_kernel<T>(q); });
     }
@@ -131,14 +132,16 @@ TEST_P(VmfEmulatedKernels, Float) { check_case<float>(GetParam(), 2e-5f); }
 INSTANTIATE_TEST_SUITE_P(
     Vmf, VmfEmulatedKernels,
     ::testing::Values(
-        // n, m, grid, threads, strided
-        Case{5, 2, 1, 32, false}, Case{70, 3, 1, 32, true}, Case{40, 16, 2, 64, false},
-        Case{1, 33, 1, 32, false}, Case{33, 40, 1, 64, true}, Case{70, 64, 1, 32, false},
-        Case{100, 101, 2, 64, false}, Case{3, 300, 1, 32, true}),
+        // n, m, grid, threads, strided, tile
+        Case{5, 2, 1, 32, false, 32}, Case{70, 3, 1, 32, true, 32}, Case{40, 16, 2, 64, false, 32},
+        Case{1, 33, 1, 32, false, 32}, Case{33, 40, 1, 64, true, 32}, Case{70, 64, 1, 32, false, 32},
+        Case{100, 101, 2, 64, false, 32}, Case{3, 300, 1, 32, true, 32}, Case{9, 40, 1, 64, false, 1},
+        Case{45, 64, 2, 32, true, 7}, Case{37, 100, 1, 64, false, 16}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "n" + std::to_string(c.n) + "m" + std::to_string(c.m) + "g" + std::to_string(c.grid) +
-             "t" + std::to_string(c.threads) + (c.strided ? "_strided" : "_contiguous");
+             "t" + std::to_string(c.threads) + (c.strided ? "_strided" : "_contiguous") + "_tile" +
+             std::to_string(c.tile);
     });
 
 }  // namespace

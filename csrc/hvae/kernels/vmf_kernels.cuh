@@ -1,9 +1,9 @@
 // CUDA kernels of the vMF sampler (torch-free: compiled by the CMake
 // device-code check as well as by the extension build). Small m: one thread
 // per sample (vmf_sample_one / vmf_backward_one, the CPU code). Large m: one
-// warp per tile of 32 samples; the lanes split each sample's O(m) loops and
-// take one sample each for the scalar work (the angle's rejection loop, the
-// kappa gradient's quadrature). Both give the CPU's values up to the order of
+// warp per tile of up to 32 samples; the lanes split each sample's O(m) loops
+// and take one sample each for the scalar work (the angle's rejection loop,
+// the kappa gradient's quadrature). Both give the CPU's values up to the order of
 // the floating-point sums.
 //
 // `Rng` supplies (seed, first block) on the device, so that the torch glue
@@ -54,28 +54,30 @@ __global__ void vmf_sample_thread_kernel(VmfSampleParams<T> p, Rng rng) {
   }
 }
 
-// Warp per tile of 32 samples: lane l first draws the angle of sample
-// t0 + l (the rejection loops run side by side instead of on one lane while
-// 31 wait), then the warp takes the tile's samples one by one, lanes
-// splitting the O(m) loops.
+// Warp per tile of `tile` (1..32) consecutive samples: lane l < tile first
+// draws the angle of sample t0 + l (the rejection loops run side by side
+// instead of on one lane while the others wait), then the warp takes the
+// tile's samples one by one, lanes splitting the O(m) loops. Larger tiles
+// share the scalar work better, smaller ones give a small batch more warps
+// for the memory-bound O(m) loops; the glue picks (vmf_cuda.cu).
 template <typename T, typename Rng>
-__global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng) {
+__global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) {
   rng.get(p.seed, p.offset);
   const int lane = threadIdx.x % kVmfWarp;
   const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
   const int64_t m = p.m;
   const int64_t pairs = vmf_normal_pairs(m);
   const int64_t ls = p.loc_stride1;
-  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * kVmfWarp; t0 < p.n;
-       t0 += warps * kVmfWarp) {
+  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * tile; t0 < p.n;
+       t0 += warps * tile) {
+    const int count = static_cast<int>(min_<int64_t>(tile, p.n - t0));  // warp-uniform
     VmfAngle<T> mine{T(0), T(1), T(0)};
-    if (t0 + lane < p.n) {
+    if (lane < count) {
       const int64_t i = t0 + lane;
       mine = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[i * p.kappa_stride]);
       p.theta[i] = mine.theta;
     }
-    const int tile = static_cast<int>(min_<int64_t>(kVmfWarp, p.n - t0));  // warp-uniform
-    for (int s = 0; s < tile; ++s) {
+    for (int s = 0; s < count; ++s) {
       const int64_t i = t0 + s;
       const T* mu = p.loc + i * p.loc_stride0;
       T* z = p.z + i * m;
@@ -132,21 +134,22 @@ __global__ void vmf_backward_thread_kernel(VmfBackwardParams<T> p) {
   }
 }
 
-// vmf_backward_one for a tile of 32 samples per warp: the warp takes the
-// samples one by one for the two O(m) passes (lanes split them), and lane s
-// keeps what sample t0 + s needs for its kappa gradient; then every lane
-// computes its own sample's kappa gradient (a quadrature), side by side.
+// vmf_backward_one for a tile of `tile` (1..32) samples per warp: the warp
+// takes the samples one by one for the two O(m) passes (lanes split them),
+// and lane s keeps what sample t0 + s needs for its kappa gradient; then the
+// tile's lanes compute their samples' kappa gradients (a quadrature), side
+// by side.
 template <typename T>
-__global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
+__global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p, int tile) {
   const int lane = threadIdx.x % kVmfWarp;
   const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
   const int64_t m = p.m;
   const int64_t ls = p.loc_stride1;
-  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * kVmfWarp; t0 < p.n;
-       t0 += warps * kVmfWarp) {
-    const int tile = static_cast<int>(min_<int64_t>(kVmfWarp, p.n - t0));  // warp-uniform
+  for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * tile; t0 < p.n;
+       t0 += warps * tile) {
+    const int count = static_cast<int>(min_<int64_t>(tile, p.n - t0));  // warp-uniform
     T my_h0 = T(0), my_ht = T(0), my_t2 = T(0);
-    for (int s = 0; s < tile; ++s) {
+    for (int s = 0; s < count; ++s) {
       const int64_t i = t0 + s;
       const T* mu = p.loc + i * p.loc_stride0;
       const T* z = p.z + i * m;
@@ -189,7 +192,7 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p) {
         my_t2 = t2;
       }
     }
-    if (p.grad_kappa == nullptr || lane >= tile) continue;
+    if (p.grad_kappa == nullptr || lane >= count) continue;
     const int64_t i = t0 + lane;
     p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], my_h0, my_ht, my_t2);
   }
