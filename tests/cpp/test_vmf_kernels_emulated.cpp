@@ -24,6 +24,16 @@ struct Case {
   int tile;      // samples per warp (warp kernels)
 };
 
+// The backward kernel the glue would pick for m, emulated.
+template <typename T>
+void launch_backward(const Case& c, const hvae::VmfBackwardParams<T>& q) {
+  if (q.m >= hvae::kVmfWarpMinDim) {
+    emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q, c.tile); });
+  } else {
+    emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_thread_kernel<T>(q); });
+  }
+}
+
 template <typename T>
 void check_case(const Case& c, T tol) {
   const int64_t n = c.n, m = c.m;
@@ -99,11 +109,7 @@ void check_case(const Case& c, T tol) {
     auto q = bp;
     q.grad_loc = gl_dev.data();
     q.grad_kappa = gk_dev.data();
-    if (m >= hvae::kVmfWarpMinDim) {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q, c.tile); });
-    } else {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_thread_kernel<T>(q); });
-    }
+    launch_backward(c, q);
   }
   for (int64_t e = 0; e < n * m; ++e) ASSERT_NEAR(gl_dev[e], gl_host[e], tol) << "grad_loc " << e;
   for (int64_t i = 0; i < n; ++i) {
@@ -115,11 +121,7 @@ void check_case(const Case& c, T tol) {
     std::vector<T> gl(n * m, T(-9));
     q.grad_loc = gl.data();
     q.grad_kappa = nullptr;
-    if (m >= hvae::kVmfWarpMinDim) {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_warp_kernel<T>(q, c.tile); });
-    } else {
-      emu::launch(c.grid, c.threads, [&] { hvae::vmf_backward_thread_kernel<T>(q); });
-    }
+    launch_backward(c, q);
     for (int64_t e = 0; e < n * m; ++e) ASSERT_EQ(gl[e], gl_dev[e]) << "grad_loc (no kappa) " << e;
   }
 }
