@@ -34,6 +34,16 @@
 #define HVAE_SIMD
 #endif
 
+// Software prefetch (host only; a prefetch never faults, so addresses past
+// the end of a buffer are harmless).
+#if !HVAE_DEVICE_CODE && defined(__GNUC__)
+#define HVAE_PREFETCH_READ(ptr) __builtin_prefetch((ptr), 0, 3)
+#define HVAE_PREFETCH_WRITE(ptr) __builtin_prefetch((ptr), 1, 3)
+#else
+#define HVAE_PREFETCH_READ(ptr)
+#define HVAE_PREFETCH_WRITE(ptr)
+#endif
+
 namespace hvae {
 
 // Flip schedules up to this many steps travel by value in the params struct
@@ -316,6 +326,36 @@ HVAE_HD T sylvester_dot(const T* __restrict__ x, const T* __restrict__ y, int64_
   return acc;
 }
 
+// Prefetch the cache lines of n contiguous elements from p (host; no-op on
+// the device). The per-sample loops below stream through one triangle at a
+// time, and each pass's row i is prefetched for the next triangle in the
+// same pass, so the memory system always has the next factor's lines in
+// flight instead of starting on them with a dependent miss.
+template <bool ForWrite = false, typename T>
+HVAE_HD void sylvester_prefetch(const T* p, int64_t n) {
+#if !HVAE_DEVICE_CODE
+  const char* c = reinterpret_cast<const char*>(p);
+  const int64_t bytes = n * static_cast<int64_t>(sizeof(T));
+  for (int64_t off = 0; off < bytes; off += 64) {
+    if (ForWrite) {
+      HVAE_PREFETCH_WRITE(c + off);
+    } else {
+      HVAE_PREFETCH_READ(c + off);
+    }
+  }
+  if (bytes > 0) {
+    if (ForWrite) {
+      HVAE_PREFETCH_WRITE(c + bytes - 1);
+    } else {
+      HVAE_PREFETCH_READ(c + bytes - 1);
+    }
+  }
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 // ---------------------------------------------------------------------------
 // Forward of one sample. Scratch: zc, u, h of D elements each.
 // ---------------------------------------------------------------------------
@@ -338,8 +378,11 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     }
     // a = R2 u + b (kept in h until the tanh below). Row i reads u_i.. only,
     // so u_i is free afterwards and keeps R2_ii's value t2_i (tanh'd once).
+    // (R1's row i is prefetched alongside: the log-det loop below reads
+    // R1's diagonal, a dependent miss per row otherwise)
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
+      sylvester_prefetch(r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
       const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
       h[i] = t2 * u[i] + sylvester_dot(row + 1, u + i + 1, D - 1 - i) + bk[i * p.b_dim_stride];
       u[i] = t2;
@@ -357,9 +400,11 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
       u[i] = t1;
     }
     // z += P R1 h: row i of R1 h lands on coordinate P(i) (the old z is no
-    // longer needed).
+    // longer needed). The next step's R2 streams in meanwhile.
+    const T* r2_next = k + 1 < K ? sylvester_factor_step(p.r2, n, k + 1) : nullptr;
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
+      if (r2_next != nullptr) sylvester_prefetch(r2_next + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
       const T w = u[i] * h[i] + sylvester_dot(row + 1, h + i + 1, D - 1 - i);
       zc[flip ? D - 1 - i : i] += w;
     }
@@ -429,10 +474,13 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
     }
-    // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g)
+    // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g). R2's
+    // row i and its gradient row are prefetched for the next pass.
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       T* grow = g1 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
+      sylvester_prefetch(r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
+      sylvester_prefetch<true>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
       if (!Accumulate && !p.packed) {
         // stored (not accumulated) dense gradients: the zeros below the
         // diagonal are written here, so the buffers need no zero fill
@@ -462,10 +510,21 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     // diagonal gradients (R2's diagonal is the row's first element), then
     // dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v,
     // free since the R1 loop)
+    // (the previous step's R1 and its gradient rows are prefetched meanwhile)
+    const T* r1_next = k > 0 ? sylvester_factor_step(p.r1, n, k - 1) : nullptr;
+    T* g1_next = k > 0 ? g1 - F : nullptr;
+    if (k > 0) {
+      sylvester_prefetch(zk - D, D);
+      sylvester_prefetch(ak - D, D);
+    }
     for (int64_t j = 0; j < D; ++j) v[j] = T(0);
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
+      if (r1_next != nullptr) {
+        sylvester_prefetch(r1_next + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
+        sylvester_prefetch<true>(g1_next + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
+      }
       const T d2 = row[0];
       const T t2 = sylvester_diag_value(d2, p.diag_tanh);
       const T c2 = p.diag_tanh ? sech2(d2) : T(1);

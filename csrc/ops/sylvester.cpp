@@ -1,10 +1,17 @@
 // CPU kernels of the triangular Sylvester flow ops: the per-sample header
 // math of csrc/hvae/sylvester.h in an at::parallel_for over the batch.
 #include "sylvester.h"
+#include "cpu_clones.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <tuple>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -20,6 +27,33 @@ int64_t grain_size(const SylvesterLaunch& launch) {
   return std::max<int64_t>(1, 32768 / work);
 }
 
+// The per-sample loops, compiled for baseline x86-64 and for AVX2 + FMA
+// (cpu_clones.h): with the factors prefetched the row loops are compute-bound
+// enough for the wider vectors to count.
+template <typename T>
+HVAE_CPU_CLONES void forward_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
+                                   T* w) {
+  const int64_t D = p.dim;
+  for (int64_t n = begin; n < end; ++n) hvae::sylvester_forward_sample(p, n, w, w + D, w + 2 * D);
+}
+
+template <bool Accumulate, typename T>
+HVAE_CPU_CLONES void backward_range(const hvae::SylvesterBackwardParams<T>& q, int64_t begin,
+                                    int64_t end, T* w) {
+  const int64_t D = q.fwd.dim;
+  for (int64_t n = begin; n < end; ++n) {
+    hvae::sylvester_backward_sample<Accumulate>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
+                                                w + 5 * D, w + 6 * D);
+  }
+}
+
+template <typename T>
+HVAE_CPU_CLONES void inverse_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
+                                   T* w) {
+  const int64_t D = p.dim;
+  for (int64_t n = begin; n < end; ++n) hvae::sylvester_inverse_sample(p, n, w, w + D, w + 2 * D);
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cpu(
     const at::Tensor& z, const at::Tensor& r1, const at::Tensor& r2, const at::Tensor& b,
     c10::List<bool> flips, bool packed, bool per_step_logdet, bool diag_tanh, bool save_steps) {
@@ -32,14 +66,38 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       const int64_t D = launch.dim;
       at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
         std::vector<scalar_t> scratch(3 * D);
-        for (int64_t n = begin; n < end; ++n) {
-          hvae::sylvester_forward_sample(p, n, scratch.data(), scratch.data() + D,
-                                         scratch.data() + 2 * D);
-        }
+        forward_range(p, begin, end, scratch.data());
       });
     });
   }
   return {out.z_out, out.logdet, out.z_steps, out.a_steps};
+}
+
+// A gradient buffer: at::empty, or zeroed for the accumulating kernels.
+//
+// The per-sample gradients of r1 and r2 are as large as the parameters (34 MB
+// each at B = 256, D = 64, K = 8 in float64), freshly allocated by every
+// backward and written once. Allocations that size come from mmap, so each
+// first touch of a 4 KiB page is a page fault (the kernel zeroes the page):
+// measured, those faults cost more than the whole backward's arithmetic.
+// On Linux the buffer's 2 MiB-aligned interior is marked MADV_HUGEPAGE before
+// the kernel writes it, so it faults in 2 MiB at a time where transparent
+// huge pages are available ("madvise" or "always" mode); a hint only (an
+// error or "never" leaves the ordinary pages). The same as torch's opt-in
+// THP_MEM_ALLOC_ENABLE=1 does for every large allocation, here for these
+// buffers only. HVAE_EXT_NO_HUGEPAGES=1 turns it off.
+at::Tensor gradient_buffer(at::IntArrayRef sizes, const at::TensorOptions& opts, bool zeroed) {
+  at::Tensor t = at::empty(sizes, opts);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  static const bool enabled = std::getenv("HVAE_EXT_NO_HUGEPAGES") == nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(t.data_ptr());
+  const uintptr_t first = (start + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t last = (start + t.nbytes()) & ~(kHuge - 1);
+  if (enabled && last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+  if (zeroed) t.zero_();
+  return t;
 }
 
 // Gradients of shared parameters are summed over the batch without a
@@ -66,15 +124,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
 
   // Accumulating kernels need zeroed buffers; storing ones write every
   // element (zeros below the diagonal of dense factors included).
-  auto factor_buffer = [&](bool shared) {
-    if (shared) return at::zeros({chunks, K, F}, opts);
-    return any_shared ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+  auto factor_buffer = [&](bool shared, int64_t size) {
+    return gradient_buffer({shared ? chunks : B, K, size}, opts, any_shared);
   };
-  at::Tensor g_r1 = factor_buffer(launch.r1_shared);
-  at::Tensor g_r2 = factor_buffer(launch.r2_shared);
-  at::Tensor g_b = launch.b_shared ? at::zeros({chunks, K, D}, opts)
-               : any_shared        ? at::zeros({B, K, D}, opts)
-                                   : at::empty({B, K, D}, opts);
+  at::Tensor g_r1 = factor_buffer(launch.r1_shared, F);
+  at::Tensor g_r2 = factor_buffer(launch.r2_shared, F);
+  at::Tensor g_b = factor_buffer(launch.b_shared, D);
   at::Tensor g_z = at::empty({B, D}, opts);
 
   if (B > 0) {
@@ -101,15 +156,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       auto run = [&](const hvae::SylvesterBackwardParams<scalar_t>& q, int64_t begin,
                      int64_t end) {
         std::vector<scalar_t> scratch(10 * D);
-        scalar_t* w = scratch.data();
-        for (int64_t n = begin; n < end; ++n) {
-          if (any_shared) {
-            hvae::sylvester_backward_sample<true>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
-                                                  w + 5 * D, w + 6 * D);
-          } else {
-            hvae::sylvester_backward_sample<false>(q, n, w, w + D, w + 2 * D, w + 3 * D,
-                                                   w + 4 * D, w + 5 * D, w + 6 * D);
-          }
+        if (any_shared) {
+          backward_range<true>(q, begin, end, scratch.data());
+        } else {
+          backward_range<false>(q, begin, end, scratch.data());
         }
       };
       if (!any_shared) {
@@ -150,10 +200,7 @@ at::Tensor sylvester_triangular_inverse_cpu(const at::Tensor& z, const at::Tenso
       const int64_t D = launch.dim;
       at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
         std::vector<scalar_t> scratch(3 * D);
-        for (int64_t n = begin; n < end; ++n) {
-          hvae::sylvester_inverse_sample(p, n, scratch.data(), scratch.data() + D,
-                                         scratch.data() + 2 * D);
-        }
+        inverse_range(p, begin, end, scratch.data());
       });
     });
   }
