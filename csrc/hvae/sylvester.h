@@ -29,9 +29,11 @@
 #define HVAE_PRAGMA(x) _Pragma(#x)
 #define HVAE_SIMD_SUM(var) HVAE_PRAGMA(omp simd reduction(+ : var))
 #define HVAE_SIMD HVAE_PRAGMA(omp simd)
+#define HVAE_SIMD_SUM4(a, b, c, d) HVAE_PRAGMA(omp simd reduction(+ : a, b, c, d))
 #else
 #define HVAE_SIMD_SUM(var)
 #define HVAE_SIMD
+#define HVAE_SIMD_SUM4(a, b, c, d)
 #endif
 
 // Software prefetch (host only; a prefetch never faults, so addresses past
@@ -398,6 +400,37 @@ HVAE_HD void sylvester_prefetch(const T* p, int64_t n) {
 #endif
 }
 
+// Off-diagonal products of four consecutive rows i..i+3 of a triangle with
+// x: out[r] = sum_{j > i+r} R(i+r, j) x_j, where q_r points at R(i+r, i+r),
+// x at coordinate i, and len = D - i >= 4. Four accumulators over the
+// columns all four rows share (j >= i + 4), so x is loaded once for four
+// rows and the four horizontal reductions at the end overlap: one row at a
+// time, each short dot (D = 64: 32 elements on average) ended in a
+// reduction whose latency was a large part of the host forward.
+template <typename T>
+HVAE_HD void sylvester_dot4(const T* __restrict__ q0, const T* __restrict__ q1, const T* __restrict__ q2,
+                            const T* __restrict__ q3, const T* __restrict__ x, int64_t len, T* __restrict__ out) {
+  const T* __restrict__ p0 = q0 + 4;
+  const T* __restrict__ p1 = q1 + 3;
+  const T* __restrict__ p2 = q2 + 2;
+  const T* __restrict__ p3 = q3 + 1;
+  const T* __restrict__ y = x + 4;
+  const int64_t n = len - 4;
+  T a0 = T(0), a1 = T(0), a2 = T(0), a3 = T(0);
+  HVAE_SIMD_SUM4(a0, a1, a2, a3)
+  for (int64_t j = 0; j < n; ++j) {
+    const T yj = y[j];
+    a0 += p0[j] * yj;
+    a1 += p1[j] * yj;
+    a2 += p2[j] * yj;
+    a3 += p3[j] * yj;
+  }
+  out[0] = (q0[1] * x[1] + q0[2] * x[2] + q0[3] * x[3]) + a0;
+  out[1] = (q1[1] * x[2] + q1[2] * x[3]) + a1;
+  out[2] = q2[1] * x[3] + a2;
+  out[3] = a3;
+}
+
 // ---------------------------------------------------------------------------
 // Forward of one sample. Scratch: zc, u, h of D elements each.
 // ---------------------------------------------------------------------------
@@ -422,7 +455,23 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     // so u_i is free afterwards and keeps R2_ii's value t2_i (tanh'd once).
     // (R1's row i is prefetched alongside: the log-det loop below reads
     // R1's diagonal, a dependent miss per row otherwise)
-    for (int64_t i = 0; i < D; ++i) {
+    // Rows four at a time (sylvester_dot4), the last D mod 4 one by one.
+    int64_t i = 0;
+    for (; i + 4 <= D; i += 4) {
+      const T* q[4];
+      T off[4];
+      for (int r = 0; r < 4; ++r) {
+        q[r] = r2 + sylvester_row_offset(i + r, D, p.r2.row_stride, p.packed);
+        sylvester_prefetch(r1 + sylvester_row_offset(i + r, D, p.r1.row_stride, p.packed), D - i - r);
+      }
+      sylvester_dot4(q[0], q[1], q[2], q[3], u + i, D - i, off);
+      for (int r = 0; r < 4; ++r) {
+        const T t2 = sylvester_diag_value(q[r][0], p.diag_tanh);
+        h[i + r] = t2 * u[i + r] + off[r] + bk[(i + r) * p.b_dim_stride];
+        u[i + r] = t2;
+      }
+    }
+    for (; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       sylvester_prefetch(r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
       const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
@@ -435,7 +484,7 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     // ones are summed as one product (SylvesterLogSum).
     SylvesterLogSum<T> direct;
     T stable = T(0);
-    for (int64_t i = 0; i < D; ++i) {
+    for (i = 0; i < D; ++i) {
       const T a = h[i];
       if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
@@ -455,7 +504,19 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     // z += P R1 h: row i of R1 h lands on coordinate P(i) (the old z is no
     // longer needed). The next step's R2 streams in meanwhile.
     const T* r2_next = k + 1 < K ? sylvester_factor_step(p.r2, n, k + 1) : nullptr;
-    for (int64_t i = 0; i < D; ++i) {
+    for (i = 0; i + 4 <= D; i += 4) {
+      const T* q[4];
+      T off[4];
+      for (int r = 0; r < 4; ++r) {
+        q[r] = r1 + sylvester_row_offset(i + r, D, p.r1.row_stride, p.packed);
+        if (r2_next != nullptr) {
+          sylvester_prefetch(r2_next + sylvester_row_offset(i + r, D, p.r2.row_stride, p.packed), D - i - r);
+        }
+      }
+      sylvester_dot4(q[0], q[1], q[2], q[3], h + i, D - i, off);
+      for (int r = 0; r < 4; ++r) zc[flip ? D - 1 - i - r : i + r] += u[i + r] * h[i + r] + off[r];
+    }
+    for (; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       if (r2_next != nullptr) sylvester_prefetch(r2_next + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
       const T w = u[i] * h[i] + sylvester_dot(row + 1, h + i + 1, D - 1 - i);
