@@ -682,23 +682,31 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
 
 constexpr int kSylvesterInverseIterations = 200;
 
-template <typename T>
+// OneExp (the host): tanh and sech^2 of each iterate from one exp
+// (tanh_sech2, a few eps instead of one) rather than a tanh and an exp.
+template <bool OneExp = false, typename T>
 HVAE_HD T sylvester_solve_coordinate(T r1, T r2, T c, T rhs) {
   T lo = rhs - fabs_(r1), hi = rhs + fabs_(r1);
   if (!(lo < hi)) return rhs;  // r1 = 0 (or non-finite input): x = rhs
-  T x = rhs - r1 * tanh_(r2 * rhs + c);
+  T x = rhs - r1 * (OneExp ? tanh_from_exp(r2 * rhs + c) : tanh_(r2 * rhs + c));
   if (!(x > lo && x < hi)) x = T(0.5) * (lo + hi);
   const T eps = std::numeric_limits<T>::epsilon();
   for (int it = 0; it < kSylvesterInverseIterations; ++it) {
     const T a = r2 * x + c;
-    const T f = x + r1 * tanh_(a) - rhs;
+    T th, s;
+    if (OneExp) {
+      tanh_sech2(a, th, s);
+    } else {
+      th = tanh_(a);
+    }
+    const T f = x + r1 * th - rhs;
     if (f == T(0)) return x;
     if (f < T(0)) {
       lo = x;
     } else {
       hi = x;
     }
-    const T df = T(1) + r1 * r2 * sech2(a);
+    const T df = T(1) + r1 * r2 * (OneExp ? s : sech2(a));
     T next = x - f / df;
     if (!(df > T(0)) || !(next > lo && next < hi)) next = T(0.5) * (lo + hi);
     const T tol = T(2) * eps * max_(fabs_(next), std::numeric_limits<T>::min());
@@ -708,8 +716,9 @@ HVAE_HD T sylvester_solve_coordinate(T r1, T r2, T c, T rhs) {
   return x;
 }
 
-// Scratch: zc, u, h of D elements each. Writes z_0 to p.z_out.
-template <typename T>
+// Scratch: zc, u, h of D elements each. Writes z_0 to p.z_out. OneExp as
+// for sylvester_solve_coordinate (the host; the CUDA kernel keeps tanh).
+template <bool OneExp = false, typename T>
 HVAE_HD void sylvester_inverse_sample(const SylvesterParams<T>& p, int64_t n, T* __restrict__ zc,
                                       T* __restrict__ u, T* __restrict__ h) {
   const int64_t D = p.dim, K = p.num_flows;
@@ -727,8 +736,12 @@ HVAE_HD void sylvester_inverse_sample(const SylvesterParams<T>& p, int64_t n, T*
       const T rhs = zc[flip ? D - 1 - i : i] - sylvester_dot(row1 + 1, h + i + 1, len);
       const T d1 = sylvester_diag_value(row1[0], p.diag_tanh);
       const T d2 = sylvester_diag_value(row2[0], p.diag_tanh);
-      u[i] = sylvester_solve_coordinate(d1, d2, c, rhs);
-      h[i] = tanh_(d2 * u[i] + c);
+      if (i > 0) {  // rows are visited last first: the next one's lines
+        sylvester_prefetch(r1 + sylvester_row_offset(i - 1, D, p.r1.row_stride, p.packed), len + 2);
+        sylvester_prefetch(r2 + sylvester_row_offset(i - 1, D, p.r2.row_stride, p.packed), len + 2);
+      }
+      u[i] = sylvester_solve_coordinate<OneExp>(d1, d2, c, rhs);
+      h[i] = OneExp ? tanh_from_exp(d2 * u[i] + c) : tanh_(d2 * u[i] + c);
     }
     for (int64_t j = 0; j < D; ++j) zc[flip ? D - 1 - j : j] = u[j];
   }

@@ -74,7 +74,7 @@ template <typename T>
 HVAE_CPU_CLONES void inverse_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
                                    T* w) {
   const int64_t D = p.dim;
-  for (int64_t n = begin; n < end; ++n) hvae::sylvester_inverse_sample(p, n, w, w + D, w + 2 * D);
+  for (int64_t n = begin; n < end; ++n) hvae::sylvester_inverse_sample<true>(p, n, w, w + D, w + 2 * D);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cpu(
