@@ -25,6 +25,13 @@
 
 #include "common.h"
 
+#if !HVAE_DEVICE_CODE && defined(__SSE2__)
+#include <emmintrin.h>
+#define HVAE_STREAM_STORES 1
+#else
+#define HVAE_STREAM_STORES 0
+#endif
+
 #if !HVAE_DEVICE_CODE && defined(_OPENMP)
 #define HVAE_PRAGMA(x) _Pragma(#x)
 #define HVAE_SIMD_SUM(var) HVAE_PRAGMA(omp simd reduction(+ : var))
@@ -431,6 +438,32 @@ HVAE_HD void sylvester_dot4(const T* __restrict__ q0, const T* __restrict__ q1, 
   out[3] = a3;
 }
 
+// dst[0, n) = src[0, n) with non-temporal stores where the host has them
+// (SSE2): the destination's lines are written whole without being read
+// first (no read-for-ownership), which a written-once gradient buffer that
+// nothing reads soon does not need. Callers end with sylvester_stream_fence.
+template <typename T>
+HVAE_HD void sylvester_stream_copy(T* __restrict__ dst, const T* __restrict__ src, int64_t n) {
+  int64_t i = 0;
+#if HVAE_STREAM_STORES
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; ++i) dst[i] = src[i];
+  constexpr int64_t kPer = 16 / static_cast<int64_t>(sizeof(T));
+  if ((reinterpret_cast<uintptr_t>(dst + i) & 15) == 0) {
+    for (; i + kPer <= n; i += kPer) {
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    }
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Orders the non-temporal stores before whatever the thread stores next.
+HVAE_HD void sylvester_stream_fence() {
+#if HVAE_STREAM_STORES
+  _mm_sfence();
+#endif
+}
+
 // ---------------------------------------------------------------------------
 // Forward of one sample. Scratch: zc, u, h of D elements each.
 // ---------------------------------------------------------------------------
@@ -558,7 +591,7 @@ template <bool Accumulate, typename T>
 HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int64_t n,
                                        T* __restrict__ gz, T* __restrict__ u, T* __restrict__ h,
                                        T* __restrict__ s, T* __restrict__ v, T* __restrict__ g,
-                                       T* __restrict__ dg) {
+                                       T* __restrict__ dg, T* __restrict__ stage = nullptr) {
   const SylvesterParams<T>& p = bp.fwd;
   // per coordinate: R1's raw diagonal d1, its value t1 = d1 or tanh d1 and
   // c1 = dt1/dd1, taken from row i's first element while R1's rows stream by
@@ -575,8 +608,15 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     const bool flip = p.flips(k);
     const T* r1 = sylvester_factor_step(p.r1, n, k);
     const T* r2 = sylvester_factor_step(p.r2, n, k);
-    T* g1 = bp.grad_r1 + n * bp.grad_r1_batch_stride + k * F;
-    T* g2 = bp.grad_r2 + n * bp.grad_r2_batch_stride + k * F;
+    // With a stage (stored gradients only: 2 F elements of cache-resident
+    // scratch), the step's two gradient triangles are built there and then
+    // streamed out whole (sylvester_stream_copy), so their destination lines
+    // are never read; the diagonal updates of the R2 pass also stay in cache.
+    const bool staged = !Accumulate && stage != nullptr;
+    T* const g1_out = bp.grad_r1 + n * bp.grad_r1_batch_stride + k * F;
+    T* const g2_out = bp.grad_r2 + n * bp.grad_r2_batch_stride + k * F;
+    T* g1 = staged ? stage : g1_out;
+    T* g2 = staged ? stage + F : g2_out;
     T* gb = bp.grad_b + n * bp.grad_b_batch_stride + k * D;
     const T gl = p.per_step_logdet ? bp.grad_logdet[n * bp.gl_batch_stride + k * bp.gl_step_stride]
                                    : bp.grad_logdet[n * bp.gl_batch_stride];
@@ -594,7 +634,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       T* grow = g1 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
       sylvester_prefetch(r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
-      sylvester_prefetch<true>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
+      if (!staged) sylvester_prefetch<true>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
       if (!Accumulate && !p.packed) {
         // stored (not accumulated) dense gradients: the zeros below the
         // diagonal are written here, so the buffers need no zero fill
@@ -626,7 +666,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     // free since the R1 loop)
     // (the previous step's R1 and its gradient rows are prefetched meanwhile)
     const T* r1_next = k > 0 ? sylvester_factor_step(p.r1, n, k - 1) : nullptr;
-    T* g1_next = k > 0 ? g1 - F : nullptr;
+    T* g1_next = k > 0 && !staged ? g1 - F : nullptr;
     if (k > 0) {
       sylvester_prefetch(zk - D, D);
       sylvester_prefetch(ak - D, D);
@@ -637,7 +677,9 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
       if (r1_next != nullptr) {
         sylvester_prefetch(r1_next + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
-        sylvester_prefetch<true>(g1_next + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
+        if (g1_next != nullptr) {
+          sylvester_prefetch<true>(g1_next + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
+        }
       }
       const T d2 = row[0];
       const T t2 = sylvester_diag_value(d2, p.diag_tanh);
@@ -662,6 +704,10 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       }
     }
     for (int64_t j = 0; j < D; ++j) gz[flip ? D - 1 - j : j] += v[j];
+    if (staged) {
+      sylvester_stream_copy(g1_out, g1, F);
+      sylvester_stream_copy(g2_out, g2, F);
+    }
   }
   for (int64_t j = 0; j < D; ++j) bp.grad_z[n * D + j] = gz[j];
 }

@@ -60,15 +60,22 @@ HVAE_CPU_CLONES void forward_range(const hvae::SylvesterParams<T>& p, int64_t be
   for (int64_t n = begin; n < end; ++n) hvae::sylvester_forward_sample(p, n, w, w + D, w + 2 * D);
 }
 
+// stage: null, or 2 F elements where the stored (per-sample) gradients of a
+// step are built before they are streamed out (see sylvester_backward_sample).
 template <bool Accumulate, typename T>
 HVAE_CPU_CLONES void backward_range(const hvae::SylvesterBackwardParams<T>& q, int64_t begin,
-                                    int64_t end, T* w) {
+                                    int64_t end, T* w, T* stage) {
   const int64_t D = q.fwd.dim;
   for (int64_t n = begin; n < end; ++n) {
     hvae::sylvester_backward_sample<Accumulate>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
-                                                w + 5 * D, w + 6 * D);
+                                                w + 5 * D, w + 6 * D, stage);
   }
+  hvae::sylvester_stream_fence();
 }
+
+// Staging the two gradient triangles pays while they stay in L2 (D <= 128
+// in float64, 181 in float32); larger steps write their rows directly.
+constexpr int64_t kStageBytes = 256 << 10;
 
 template <typename T>
 HVAE_CPU_CLONES void inverse_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
@@ -202,18 +209,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
                      int64_t end) {
         std::vector<scalar_t> scratch(10 * D);
         if (any_shared) {
-          backward_range<true>(q, begin, end, scratch.data());
+          backward_range<true>(q, begin, end, scratch.data(), static_cast<scalar_t*>(nullptr));
         } else {
-          backward_range<false>(q, begin, end, scratch.data());
+          backward_range<false>(q, begin, end, scratch.data(), static_cast<scalar_t*>(nullptr));
         }
       };
       if (!any_shared) {
-        parallel_over_samples<scalar_t>(B, grain_size(launch), 10 * D,
+        const bool stage = 2 * F * static_cast<int64_t>(sizeof(scalar_t)) <= kStageBytes;
+        parallel_over_samples<scalar_t>(B, grain_size(launch), 10 * D + (stage ? 2 * F : 0),
                                         [&](int64_t begin, int64_t end, scalar_t* w) {
                                           const int64_t bytes = (end - begin) * K * F * sizeof(scalar_t);
                                           populate_for_write(bp.grad_r1 + begin * K * F, bytes);
                                           populate_for_write(bp.grad_r2 + begin * K * F, bytes);
-                                          backward_range<false>(bp, begin, end, w);
+                                          backward_range<false>(bp, begin, end, w,
+                                                                stage ? w + 10 * D : nullptr);
                                         });
         return;
       }
