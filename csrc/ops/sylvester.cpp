@@ -22,7 +22,7 @@ namespace hvae_ops {
 namespace {
 
 // One sample costs about 2 K T multiply-adds forward (T = D(D+1)/2) and
-// twice that backward; aim for ~32k of them per task.
+// twice that backward; aim for ~32k of them per block of samples.
 int64_t grain_size(const SylvesterLaunch& launch) {
   const int64_t work = std::max<int64_t>(1, launch.num_flows * launch.dim * (launch.dim + 1));
   return std::max<int64_t>(1, 32768 / work);
@@ -32,9 +32,9 @@ int64_t grain_size(const SylvesterLaunch& launch) {
 // handed out from a shared counter, each thread with its own scratch of
 // scratch_size elements. Not one static chunk per thread (at::parallel_for):
 // on a machine shared with other work, a thread that is descheduled for a
-// while then holds up the call by at most one block, not by its whole half
-// of the batch (measured on 2 cores beside other jobs: the static split
-// made the 2-thread time swing by 2-3x).
+// while (several ms, on 2 cores beside other jobs) then holds up the call by
+// at most one block, not by its whole share of the batch. Each sample's
+// outputs are its own, so the results do not depend on the split.
 template <typename T, typename Fn>
 void parallel_over_samples(int64_t batch, int64_t block, int64_t scratch_size, const Fn& fn) {
   const int64_t blocks = (batch + block - 1) / block;
