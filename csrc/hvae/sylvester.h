@@ -25,13 +25,32 @@
 
 #include "common.h"
 
+#if !HVAE_DEVICE_CODE && defined(__SSE2__)
+#include <emmintrin.h>
+#define HVAE_STREAM_STORES 1
+#else
+#define HVAE_STREAM_STORES 0
+#endif
+
 #if !HVAE_DEVICE_CODE && defined(_OPENMP)
 #define HVAE_PRAGMA(x) _Pragma(#x)
 #define HVAE_SIMD_SUM(var) HVAE_PRAGMA(omp simd reduction(+ : var))
 #define HVAE_SIMD HVAE_PRAGMA(omp simd)
+#define HVAE_SIMD_SUM4(a, b, c, d) HVAE_PRAGMA(omp simd reduction(+ : a, b, c, d))
 #else
 #define HVAE_SIMD_SUM(var)
 #define HVAE_SIMD
+#define HVAE_SIMD_SUM4(a, b, c, d)
+#endif
+
+// Software prefetch (host only; a prefetch never faults, so addresses past
+// the end of a buffer are harmless).
+#if !HVAE_DEVICE_CODE && defined(__GNUC__)
+#define HVAE_PREFETCH_READ(ptr) __builtin_prefetch((ptr), 0, 3)
+#define HVAE_PREFETCH_WRITE(ptr) __builtin_prefetch((ptr), 1, 3)
+#else
+#define HVAE_PREFETCH_READ(ptr)
+#define HVAE_PREFETCH_WRITE(ptr)
 #endif
 
 namespace hvae {
@@ -75,6 +94,48 @@ HVAE_HD void tanh_sech2(T x, T& th, T& s) {
   const T t = ax > T(0.25) ? (T(1) - e) / d : tanh_(ax);
   th = x < T(0) ? -t : t;
 }
+
+// tanh x from one exp, as tanh_sech2 computes it (the host forward: glibc's
+// tanh goes through expm1 and costs ~2x an exp; a few eps, against one).
+template <typename T>
+HVAE_HD T tanh_from_exp(T x) {
+  const T ax = fabs_(x);
+  const T e = exp_(T(-2) * ax);
+  const T t = ax > T(0.25) ? (T(1) - e) / (T(1) + e) : tanh_(ax);
+  return x < T(0) ? -t : t;
+}
+
+// A sum of logs kept as a product: sum_i log x_i = log(m) + e log 2 for the
+// factors added with add(x), so that a step's D log-det terms cost one log
+// instead of D (the host forward, where the logs were ~15% of the time). The
+// product is kept in [2^-40, 2^40] by exact power-of-two rescaling; factors
+// outside [2^-20, 2^20] (or not finite, or 0) take their own log, so nothing
+// overflows or loses range. Each factor adds one rounding of the product
+// (relative 2^-p), i.e. absolute error in the log sum of the same order as
+// summing D rounded logs.
+template <typename T>
+struct SylvesterLogSum {
+  T product = T(1);
+  T logs = T(0);
+  int exponent = 0;
+
+  HVAE_HD void add(T x) {  // x >= 0
+    constexpr T kLo = T(1) / T(1 << 20), kHi = T(1 << 20);
+    if (!(x >= kLo && x <= kHi)) {
+      logs += log_(x);
+      return;
+    }
+    product *= x;
+    if (product > kHi * kHi) {
+      product *= kLo * kLo;
+      exponent += 40;
+    } else if (product < kLo * kLo) {
+      product *= kHi * kHi;
+      exponent -= 40;
+    }
+  }
+  HVAE_HD T value() const { return log_(product) + logs + T(exponent) * T(kLog2); }
+};
 
 // log(exp(x) + exp(y)) for x, y possibly -inf.
 template <typename T>
@@ -316,6 +377,93 @@ HVAE_HD T sylvester_dot(const T* __restrict__ x, const T* __restrict__ y, int64_
   return acc;
 }
 
+// Prefetch the cache lines of n contiguous elements from p (host; no-op on
+// the device). The per-sample loops below stream through one triangle at a
+// time, and each pass's row i is prefetched for the next triangle in the
+// same pass, so the memory system always has the next factor's lines in
+// flight instead of starting on them with a dependent miss.
+template <bool ForWrite = false, typename T>
+HVAE_HD void sylvester_prefetch(const T* p, int64_t n) {
+#if !HVAE_DEVICE_CODE
+  const char* c = reinterpret_cast<const char*>(p);
+  const int64_t bytes = n * static_cast<int64_t>(sizeof(T));
+  for (int64_t off = 0; off < bytes; off += 64) {
+    if (ForWrite) {
+      HVAE_PREFETCH_WRITE(c + off);
+    } else {
+      HVAE_PREFETCH_READ(c + off);
+    }
+  }
+  if (bytes > 0) {
+    if (ForWrite) {
+      HVAE_PREFETCH_WRITE(c + bytes - 1);
+    } else {
+      HVAE_PREFETCH_READ(c + bytes - 1);
+    }
+  }
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+// Off-diagonal products of four consecutive rows i..i+3 of a triangle with
+// x: out[r] = sum_{j > i+r} R(i+r, j) x_j, where q_r points at R(i+r, i+r),
+// x at coordinate i, and len = D - i >= 4. Four accumulators over the
+// columns all four rows share (j >= i + 4), so x is loaded once for four
+// rows and the four horizontal reductions at the end overlap: one row at a
+// time, each short dot (D = 64: 32 elements on average) ended in a
+// reduction whose latency was a large part of the host forward.
+template <typename T>
+HVAE_HD void sylvester_dot4(const T* __restrict__ q0, const T* __restrict__ q1, const T* __restrict__ q2,
+                            const T* __restrict__ q3, const T* __restrict__ x, int64_t len, T* __restrict__ out) {
+  const T* __restrict__ p0 = q0 + 4;
+  const T* __restrict__ p1 = q1 + 3;
+  const T* __restrict__ p2 = q2 + 2;
+  const T* __restrict__ p3 = q3 + 1;
+  const T* __restrict__ y = x + 4;
+  const int64_t n = len - 4;
+  T a0 = T(0), a1 = T(0), a2 = T(0), a3 = T(0);
+  HVAE_SIMD_SUM4(a0, a1, a2, a3)
+  for (int64_t j = 0; j < n; ++j) {
+    const T yj = y[j];
+    a0 += p0[j] * yj;
+    a1 += p1[j] * yj;
+    a2 += p2[j] * yj;
+    a3 += p3[j] * yj;
+  }
+  out[0] = (q0[1] * x[1] + q0[2] * x[2] + q0[3] * x[3]) + a0;
+  out[1] = (q1[1] * x[2] + q1[2] * x[3]) + a1;
+  out[2] = q2[1] * x[3] + a2;
+  out[3] = a3;
+}
+
+// dst[0, n) = src[0, n) with non-temporal stores where the host has them
+// (SSE2): the destination's lines are written whole without being read
+// first (no read-for-ownership), which a written-once gradient buffer that
+// nothing reads soon does not need. Callers end with sylvester_stream_fence.
+template <typename T>
+HVAE_HD void sylvester_stream_copy(T* __restrict__ dst, const T* __restrict__ src, int64_t n) {
+  int64_t i = 0;
+#if HVAE_STREAM_STORES
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; ++i) dst[i] = src[i];
+  constexpr int64_t kPer = 16 / static_cast<int64_t>(sizeof(T));
+  if ((reinterpret_cast<uintptr_t>(dst + i) & 15) == 0) {
+    for (; i + kPer <= n; i += kPer) {
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    }
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Orders the non-temporal stores before whatever the thread stores next.
+HVAE_HD void sylvester_stream_fence() {
+#if HVAE_STREAM_STORES
+  _mm_sfence();
+#endif
+}
+
 // ---------------------------------------------------------------------------
 // Forward of one sample. Scratch: zc, u, h of D elements each.
 // ---------------------------------------------------------------------------
@@ -338,28 +486,72 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     }
     // a = R2 u + b (kept in h until the tanh below). Row i reads u_i.. only,
     // so u_i is free afterwards and keeps R2_ii's value t2_i (tanh'd once).
-    for (int64_t i = 0; i < D; ++i) {
+    // (R1's row i is prefetched alongside: the log-det loop below reads
+    // R1's diagonal, a dependent miss per row otherwise)
+    // Rows four at a time (sylvester_dot4), the last D mod 4 one by one.
+    int64_t i = 0;
+    for (; i + 4 <= D; i += 4) {
+      const T* q[4];
+      T off[4];
+      for (int r = 0; r < 4; ++r) {
+        q[r] = r2 + sylvester_row_offset(i + r, D, p.r2.row_stride, p.packed);
+        sylvester_prefetch(r1 + sylvester_row_offset(i + r, D, p.r1.row_stride, p.packed), D - i - r);
+      }
+      sylvester_dot4(q[0], q[1], q[2], q[3], u + i, D - i, off);
+      for (int r = 0; r < 4; ++r) {
+        const T t2 = sylvester_diag_value(q[r][0], p.diag_tanh);
+        h[i + r] = t2 * u[i + r] + off[r] + bk[(i + r) * p.b_dim_stride];
+        u[i + r] = t2;
+      }
+    }
+    for (; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
+      sylvester_prefetch(r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
       const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
       h[i] = t2 * u[i] + sylvester_dot(row + 1, u + i + 1, D - 1 - i) + bk[i * p.b_dim_stride];
       u[i] = t2;
     }
-    // h = tanh a, the log-det terms; u_i then keeps R1_ii's value t1_i
-    T step = T(0);
-    for (int64_t i = 0; i < D; ++i) {
+    // h = tanh a, the log-det terms; u_i then keeps R1_ii's value t1_i.
+    // Each term is log|q| with q = 1 + t1 t2 sech^2 a, or the stable form
+    // where sylvester_log_term takes it (diag_tanh and q < 1/2); the direct
+    // ones are summed as one product (SylvesterLogSum).
+    SylvesterLogSum<T> direct;
+    T stable = T(0);
+    for (i = 0; i < D; ++i) {
       const T a = h[i];
       if (p.as != nullptr) p.as[(n * K + k) * D + i] = a;
       const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
       const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
       const T t1 = sylvester_diag_value(d1, p.diag_tanh);
-      h[i] = tanh_(a);
-      step += sylvester_log_term(d1, d2, t1, u[i], a, h[i], p.diag_tanh);
+      const T hi = tanh_from_exp(a);
+      h[i] = hi;
+      const T q = T(1) + t1 * u[i] * ((T(1) - hi) * (T(1) + hi));  // as in sylvester_log_term
+      if (!p.diag_tanh || q >= T(kSylvesterDirectQ)) {
+        direct.add(fabs_(q));
+      } else {
+        stable += sylvester_log_q_stable(d1, d2, a, hi);
+      }
       u[i] = t1;
     }
+    const T step = direct.value() + stable;
     // z += P R1 h: row i of R1 h lands on coordinate P(i) (the old z is no
-    // longer needed).
-    for (int64_t i = 0; i < D; ++i) {
+    // longer needed). The next step's R2 streams in meanwhile.
+    const T* r2_next = k + 1 < K ? sylvester_factor_step(p.r2, n, k + 1) : nullptr;
+    for (i = 0; i + 4 <= D; i += 4) {
+      const T* q[4];
+      T off[4];
+      for (int r = 0; r < 4; ++r) {
+        q[r] = r1 + sylvester_row_offset(i + r, D, p.r1.row_stride, p.packed);
+        if (r2_next != nullptr) {
+          sylvester_prefetch(r2_next + sylvester_row_offset(i + r, D, p.r2.row_stride, p.packed), D - i - r);
+        }
+      }
+      sylvester_dot4(q[0], q[1], q[2], q[3], h + i, D - i, off);
+      for (int r = 0; r < 4; ++r) zc[flip ? D - 1 - i - r : i + r] += u[i + r] * h[i + r] + off[r];
+    }
+    for (; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
+      if (r2_next != nullptr) sylvester_prefetch(r2_next + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
       const T w = u[i] * h[i] + sylvester_dot(row + 1, h + i + 1, D - 1 - i);
       zc[flip ? D - 1 - i : i] += w;
     }
@@ -399,7 +591,7 @@ template <bool Accumulate, typename T>
 HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int64_t n,
                                        T* __restrict__ gz, T* __restrict__ u, T* __restrict__ h,
                                        T* __restrict__ s, T* __restrict__ v, T* __restrict__ g,
-                                       T* __restrict__ dg) {
+                                       T* __restrict__ dg, T* __restrict__ stage = nullptr) {
   const SylvesterParams<T>& p = bp.fwd;
   // per coordinate: R1's raw diagonal d1, its value t1 = d1 or tanh d1 and
   // c1 = dt1/dd1, taken from row i's first element while R1's rows stream by
@@ -416,8 +608,15 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     const bool flip = p.flips(k);
     const T* r1 = sylvester_factor_step(p.r1, n, k);
     const T* r2 = sylvester_factor_step(p.r2, n, k);
-    T* g1 = bp.grad_r1 + n * bp.grad_r1_batch_stride + k * F;
-    T* g2 = bp.grad_r2 + n * bp.grad_r2_batch_stride + k * F;
+    // With a stage (stored gradients only: 2 F elements of cache-resident
+    // scratch), the step's two gradient triangles are built there and then
+    // streamed out whole (sylvester_stream_copy), so their destination lines
+    // are never read; the diagonal updates of the R2 pass also stay in cache.
+    const bool staged = !Accumulate && stage != nullptr;
+    T* const g1_out = bp.grad_r1 + n * bp.grad_r1_batch_stride + k * F;
+    T* const g2_out = bp.grad_r2 + n * bp.grad_r2_batch_stride + k * F;
+    T* g1 = staged ? stage : g1_out;
+    T* g2 = staged ? stage + F : g2_out;
     T* gb = bp.grad_b + n * bp.grad_b_batch_stride + k * D;
     const T gl = p.per_step_logdet ? bp.grad_logdet[n * bp.gl_batch_stride + k * bp.gl_step_stride]
                                    : bp.grad_logdet[n * bp.gl_batch_stride];
@@ -429,10 +628,13 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       v[j] = gz[flip ? D - 1 - j : j];
       g[j] = T(0);
     }
-    // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g)
+    // R1: dR1 row i = v_i h^T, gh += v_i * row i   (gh kept in g). R2's
+    // row i and its gradient row are prefetched for the next pass.
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       T* grow = g1 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
+      sylvester_prefetch(r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed), D - i);
+      if (!staged) sylvester_prefetch<true>(g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
       if (!Accumulate && !p.packed) {
         // stored (not accumulated) dense gradients: the zeros below the
         // diagonal are written here, so the buffers need no zero fill
@@ -462,10 +664,23 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     // diagonal gradients (R2's diagonal is the row's first element), then
     // dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v,
     // free since the R1 loop)
+    // (the previous step's R1 and its gradient rows are prefetched meanwhile)
+    const T* r1_next = k > 0 ? sylvester_factor_step(p.r1, n, k - 1) : nullptr;
+    T* g1_next = k > 0 && !staged ? g1 - F : nullptr;
+    if (k > 0) {
+      sylvester_prefetch(zk - D, D);
+      sylvester_prefetch(ak - D, D);
+    }
     for (int64_t j = 0; j < D; ++j) v[j] = T(0);
     for (int64_t i = 0; i < D; ++i) {
       const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
       T* grow = g2 + sylvester_row_offset(i, D, grad_row_stride, p.packed);
+      if (r1_next != nullptr) {
+        sylvester_prefetch(r1_next + sylvester_row_offset(i, D, p.r1.row_stride, p.packed), D - i);
+        if (g1_next != nullptr) {
+          sylvester_prefetch<true>(g1_next + sylvester_row_offset(i, D, grad_row_stride, p.packed), D - i);
+        }
+      }
       const T d2 = row[0];
       const T t2 = sylvester_diag_value(d2, p.diag_tanh);
       const T c2 = p.diag_tanh ? sech2(d2) : T(1);
@@ -489,6 +704,10 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       }
     }
     for (int64_t j = 0; j < D; ++j) gz[flip ? D - 1 - j : j] += v[j];
+    if (staged) {
+      sylvester_stream_copy(g1_out, g1, F);
+      sylvester_stream_copy(g2_out, g2, F);
+    }
   }
   for (int64_t j = 0; j < D; ++j) bp.grad_z[n * D + j] = gz[j];
 }
@@ -509,23 +728,31 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
 
 constexpr int kSylvesterInverseIterations = 200;
 
-template <typename T>
+// OneExp (the host): tanh and sech^2 of each iterate from one exp
+// (tanh_sech2, a few eps instead of one) rather than a tanh and an exp.
+template <bool OneExp = false, typename T>
 HVAE_HD T sylvester_solve_coordinate(T r1, T r2, T c, T rhs) {
   T lo = rhs - fabs_(r1), hi = rhs + fabs_(r1);
   if (!(lo < hi)) return rhs;  // r1 = 0 (or non-finite input): x = rhs
-  T x = rhs - r1 * tanh_(r2 * rhs + c);
+  T x = rhs - r1 * (OneExp ? tanh_from_exp(r2 * rhs + c) : tanh_(r2 * rhs + c));
   if (!(x > lo && x < hi)) x = T(0.5) * (lo + hi);
   const T eps = std::numeric_limits<T>::epsilon();
   for (int it = 0; it < kSylvesterInverseIterations; ++it) {
     const T a = r2 * x + c;
-    const T f = x + r1 * tanh_(a) - rhs;
+    T th, s;
+    if (OneExp) {
+      tanh_sech2(a, th, s);
+    } else {
+      th = tanh_(a);
+    }
+    const T f = x + r1 * th - rhs;
     if (f == T(0)) return x;
     if (f < T(0)) {
       lo = x;
     } else {
       hi = x;
     }
-    const T df = T(1) + r1 * r2 * sech2(a);
+    const T df = T(1) + r1 * r2 * (OneExp ? s : sech2(a));
     T next = x - f / df;
     if (!(df > T(0)) || !(next > lo && next < hi)) next = T(0.5) * (lo + hi);
     const T tol = T(2) * eps * max_(fabs_(next), std::numeric_limits<T>::min());
@@ -535,8 +762,9 @@ HVAE_HD T sylvester_solve_coordinate(T r1, T r2, T c, T rhs) {
   return x;
 }
 
-// Scratch: zc, u, h of D elements each. Writes z_0 to p.z_out.
-template <typename T>
+// Scratch: zc, u, h of D elements each. Writes z_0 to p.z_out. OneExp as
+// for sylvester_solve_coordinate (the host; the CUDA kernel keeps tanh).
+template <bool OneExp = false, typename T>
 HVAE_HD void sylvester_inverse_sample(const SylvesterParams<T>& p, int64_t n, T* __restrict__ zc,
                                       T* __restrict__ u, T* __restrict__ h) {
   const int64_t D = p.dim, K = p.num_flows;
@@ -554,8 +782,12 @@ HVAE_HD void sylvester_inverse_sample(const SylvesterParams<T>& p, int64_t n, T*
       const T rhs = zc[flip ? D - 1 - i : i] - sylvester_dot(row1 + 1, h + i + 1, len);
       const T d1 = sylvester_diag_value(row1[0], p.diag_tanh);
       const T d2 = sylvester_diag_value(row2[0], p.diag_tanh);
-      u[i] = sylvester_solve_coordinate(d1, d2, c, rhs);
-      h[i] = tanh_(d2 * u[i] + c);
+      if (i > 0) {  // rows are visited last first: the next one's lines
+        sylvester_prefetch(r1 + sylvester_row_offset(i - 1, D, p.r1.row_stride, p.packed), len + 2);
+        sylvester_prefetch(r2 + sylvester_row_offset(i - 1, D, p.r2.row_stride, p.packed), len + 2);
+      }
+      u[i] = sylvester_solve_coordinate<OneExp>(d1, d2, c, rhs);
+      h[i] = OneExp ? tanh_from_exp(d2 * u[i] + c) : tanh_(d2 * u[i] + c);
     }
     for (int64_t j = 0; j < D; ++j) zc[flip ? D - 1 - j : j] = u[j];
   }

@@ -1,10 +1,18 @@
 // CPU kernels of the triangular Sylvester flow ops: the per-sample header
 // math of csrc/hvae/sylvester.h in an at::parallel_for over the batch.
 #include "sylvester.h"
+#include "cpu_clones.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <tuple>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -14,10 +22,66 @@ namespace hvae_ops {
 namespace {
 
 // One sample costs about 2 K T multiply-adds forward (T = D(D+1)/2) and
-// twice that backward; aim for ~32k of them per task.
+// twice that backward; aim for ~32k of them per block of samples.
 int64_t grain_size(const SylvesterLaunch& launch) {
   const int64_t work = std::max<int64_t>(1, launch.num_flows * launch.dim * (launch.dim + 1));
   return std::max<int64_t>(1, 32768 / work);
+}
+
+// Runs fn(begin, end, scratch) over [0, batch) in blocks of `block` samples
+// handed out from a shared counter, each thread with its own scratch of
+// scratch_size elements. Not one static chunk per thread (at::parallel_for):
+// on a machine shared with other work, a thread that is descheduled for a
+// while (several ms, on 2 cores beside other jobs) then holds up the call by
+// at most one block, not by its whole share of the batch. Each sample's
+// outputs are its own, so the results do not depend on the split.
+template <typename T, typename Fn>
+void parallel_over_samples(int64_t batch, int64_t block, int64_t scratch_size, const Fn& fn) {
+  const int64_t blocks = (batch + block - 1) / block;
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), blocks);
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::max<int64_t>(threads, 1), 1, [&](int64_t, int64_t) {
+    std::vector<T> scratch(scratch_size);
+    for (;;) {
+      const int64_t begin = next.fetch_add(block, std::memory_order_relaxed);
+      if (begin >= batch) break;
+      fn(begin, std::min(batch, begin + block), scratch.data());
+    }
+  });
+}
+
+// The per-sample loops, compiled for baseline x86-64 and for AVX2 + FMA
+// (cpu_clones.h): with the factors prefetched the row loops are compute-bound
+// enough for the wider vectors to count.
+template <typename T>
+HVAE_CPU_CLONES void forward_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
+                                   T* w) {
+  const int64_t D = p.dim;
+  for (int64_t n = begin; n < end; ++n) hvae::sylvester_forward_sample(p, n, w, w + D, w + 2 * D);
+}
+
+// stage: null, or 2 F elements where the stored (per-sample) gradients of a
+// step are built before they are streamed out (see sylvester_backward_sample).
+template <bool Accumulate, typename T>
+HVAE_CPU_CLONES void backward_range(const hvae::SylvesterBackwardParams<T>& q, int64_t begin,
+                                    int64_t end, T* w, T* stage) {
+  const int64_t D = q.fwd.dim;
+  for (int64_t n = begin; n < end; ++n) {
+    hvae::sylvester_backward_sample<Accumulate>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
+                                                w + 5 * D, w + 6 * D, stage);
+  }
+  hvae::sylvester_stream_fence();
+}
+
+// Staging the two gradient triangles pays while they stay in L2 (D <= 128
+// in float64, 181 in float32); larger steps write their rows directly.
+constexpr int64_t kStageBytes = 256 << 10;
+
+template <typename T>
+HVAE_CPU_CLONES void inverse_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
+                                   T* w) {
+  const int64_t D = p.dim;
+  for (int64_t n = begin; n < end; ++n) hvae::sylvester_inverse_sample<true>(p, n, w, w + D, w + 2 * D);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cpu(
@@ -30,16 +94,62 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cpu", [&] {
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
       const int64_t D = launch.dim;
-      at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> scratch(3 * D);
-        for (int64_t n = begin; n < end; ++n) {
-          hvae::sylvester_forward_sample(p, n, scratch.data(), scratch.data() + D,
-                                         scratch.data() + 2 * D);
-        }
-      });
+      parallel_over_samples<scalar_t>(launch.batch, grain_size(launch), 3 * D,
+                                      [&](int64_t begin, int64_t end, scalar_t* w) {
+                                        forward_range(p, begin, end, w);
+                                      });
     });
   }
   return {out.z_out, out.logdet, out.z_steps, out.a_steps};
+}
+
+// A gradient buffer: at::empty, or zeroed for the accumulating kernels.
+//
+// The per-sample gradients of r1 and r2 are as large as the parameters (34 MB
+// each at B = 256, D = 64, K = 8 in float64), freshly allocated by every
+// backward and written once. Allocations that size come from mmap, so each
+// first touch of a 4 KiB page is a page fault (the kernel zeroes the page):
+// measured, those faults cost more than the whole backward's arithmetic.
+// On Linux the buffer's 2 MiB-aligned interior is marked MADV_HUGEPAGE before
+// the kernel writes it, so it faults in 2 MiB at a time where transparent
+// huge pages are available ("madvise" or "always" mode); a hint only (an
+// error or "never" leaves the ordinary pages). The same as torch's opt-in
+// THP_MEM_ALLOC_ENABLE=1 does for every large allocation, here for these
+// buffers only. HVAE_EXT_NO_HUGEPAGES=1 turns it off.
+at::Tensor gradient_buffer(at::IntArrayRef sizes, const at::TensorOptions& opts, bool zeroed) {
+  at::Tensor t = at::empty(sizes, opts);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  static const bool enabled = std::getenv("HVAE_EXT_NO_HUGEPAGES") == nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(t.data_ptr());
+  const uintptr_t first = (start + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t last = (start + t.nbytes()) & ~(kHuge - 1);
+  if (enabled && last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+  if (zeroed) t.zero_();
+  return t;
+}
+
+// Maps the pages of [p, p + bytes) in one call (MADV_POPULATE_WRITE, Linux
+// 5.14+), in huge pages where gradient_buffer's hint allows, instead of one
+// page fault per first touch. A heap allocation (glibc serves the 17 MB of a
+// float32 gradient from the heap once it has been freed once) can lie on
+// page tables that a trimmed heap left behind, which rules out huge pages
+// there: measured, such a call then still took ~1100 faults. Called by each
+// thread for its own block of samples, so the kernel's zeroing is spread over
+// the threads as the faults were. A hint: any error leaves the pages to fault.
+void populate_for_write(const void* p, int64_t bytes) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  static const bool enabled = std::getenv("HVAE_EXT_NO_HUGEPAGES") == nullptr;
+  if (!enabled || bytes <= 0) return;
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
+  const uintptr_t stop = (reinterpret_cast<uintptr_t>(p) + bytes + kPage - 1) & ~(kPage - 1);
+  madvise(reinterpret_cast<void*>(start), stop - start, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }
 
 // Gradients of shared parameters are summed over the batch without a
@@ -66,15 +176,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
 
   // Accumulating kernels need zeroed buffers; storing ones write every
   // element (zeros below the diagonal of dense factors included).
-  auto factor_buffer = [&](bool shared) {
-    if (shared) return at::zeros({chunks, K, F}, opts);
-    return any_shared ? at::zeros({B, K, F}, opts) : at::empty({B, K, F}, opts);
+  auto factor_buffer = [&](bool shared, int64_t size) {
+    return gradient_buffer({shared ? chunks : B, K, size}, opts, any_shared);
   };
-  at::Tensor g_r1 = factor_buffer(launch.r1_shared);
-  at::Tensor g_r2 = factor_buffer(launch.r2_shared);
-  at::Tensor g_b = launch.b_shared ? at::zeros({chunks, K, D}, opts)
-               : any_shared        ? at::zeros({B, K, D}, opts)
-                                   : at::empty({B, K, D}, opts);
+  at::Tensor g_r1 = factor_buffer(launch.r1_shared, F);
+  at::Tensor g_r2 = factor_buffer(launch.r2_shared, F);
+  at::Tensor g_b = factor_buffer(launch.b_shared, D);
   at::Tensor g_z = at::empty({B, D}, opts);
 
   if (B > 0) {
@@ -101,20 +208,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       auto run = [&](const hvae::SylvesterBackwardParams<scalar_t>& q, int64_t begin,
                      int64_t end) {
         std::vector<scalar_t> scratch(10 * D);
-        scalar_t* w = scratch.data();
-        for (int64_t n = begin; n < end; ++n) {
-          if (any_shared) {
-            hvae::sylvester_backward_sample<true>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
-                                                  w + 5 * D, w + 6 * D);
-          } else {
-            hvae::sylvester_backward_sample<false>(q, n, w, w + D, w + 2 * D, w + 3 * D,
-                                                   w + 4 * D, w + 5 * D, w + 6 * D);
-          }
+        if (any_shared) {
+          backward_range<true>(q, begin, end, scratch.data(), static_cast<scalar_t*>(nullptr));
+        } else {
+          backward_range<false>(q, begin, end, scratch.data(), static_cast<scalar_t*>(nullptr));
         }
       };
       if (!any_shared) {
-        at::parallel_for(0, B, grain_size(launch),
-                         [&](int64_t begin, int64_t end) { run(bp, begin, end); });
+        const bool stage = 2 * F * static_cast<int64_t>(sizeof(scalar_t)) <= kStageBytes;
+        parallel_over_samples<scalar_t>(B, grain_size(launch), 10 * D + (stage ? 2 * F : 0),
+                                        [&](int64_t begin, int64_t end, scalar_t* w) {
+                                          const int64_t bytes = (end - begin) * K * F * sizeof(scalar_t);
+                                          populate_for_write(bp.grad_r1 + begin * K * F, bytes);
+                                          populate_for_write(bp.grad_r2 + begin * K * F, bytes);
+                                          backward_range<false>(bp, begin, end, w,
+                                                                stage ? w + 10 * D : nullptr);
+                                        });
         return;
       }
       at::parallel_for(0, chunks, 1, [&](int64_t c_begin, int64_t c_end) {
@@ -148,13 +257,10 @@ at::Tensor sylvester_triangular_inverse_cpu(const at::Tensor& z, const at::Tenso
       outputs.z_out = out;
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, outputs);
       const int64_t D = launch.dim;
-      at::parallel_for(0, launch.batch, grain_size(launch), [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> scratch(3 * D);
-        for (int64_t n = begin; n < end; ++n) {
-          hvae::sylvester_inverse_sample(p, n, scratch.data(), scratch.data() + D,
-                                         scratch.data() + 2 * D);
-        }
-      });
+      parallel_over_samples<scalar_t>(launch.batch, grain_size(launch), 3 * D,
+                                      [&](int64_t begin, int64_t end, scalar_t* w) {
+                                        inverse_range(p, begin, end, w);
+                                      });
     });
   }
   return out;

@@ -40,6 +40,57 @@ TEST(SylvesterMath, LogCoshAndSech2) {
   EXPECT_NEAR(hvae::sech2(30.0) / (4 * std::exp(-60.0)), 1.0, 1e-12);
 }
 
+TEST(SylvesterMath, TanhFromExpMatchesTanhSech2) {
+  for (double x : {0.0, 1e-9, -0.1, 0.25, -0.2500001, 0.7, -3.0, 12.0, -40.0, 400.0}) {
+    double th = 0, s = 0;
+    hvae::tanh_sech2(x, th, s);
+    EXPECT_EQ(hvae::tanh_from_exp(x), th) << x;
+    float thf = 0, sf = 0;
+    hvae::tanh_sech2(static_cast<float>(x), thf, sf);
+    EXPECT_EQ(hvae::tanh_from_exp(static_cast<float>(x)), thf) << x;
+  }
+}
+
+// The forward's product form of a step's log-det sum against the sum of the
+// logs in long double: factors log-uniform over [2^-70, 2^70], so that some
+// take their own log (outside [2^-20, 2^20]) and the product is rescaled
+// many times both ways; then 0, inf and NaN.
+TEST(SylvesterMath, LogSumMatchesSumOfLogs) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> expo(-70.0, 70.0);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int n = 1 + 97 * trial;
+    hvae::SylvesterLogSum<double> sum64;
+    hvae::SylvesterLogSum<float> sum32;
+    long double ref64 = 0, ref32 = 0, walk64 = 0, walk32 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double x = std::exp2(expo(rng));
+      sum64.add(x);
+      ref64 += std::log(static_cast<long double>(x));
+      walk64 += std::fabs(ref64);
+      const float xf = static_cast<float>(std::exp2(expo(rng) * 120.0 / 70.0));  // within float's range
+      sum32.add(xf);
+      ref32 += std::log(static_cast<long double>(xf));
+      walk32 += std::fabs(ref32);
+    }
+    // The bound of summing n rounded logs one by one (eps times the sum of
+    // the partial sums' magnitudes, plus one rounding per term), which is
+    // what the product form replaces: it must be no worse than that.
+    const double eps64 = std::numeric_limits<double>::epsilon(), eps32 = std::numeric_limits<float>::epsilon();
+    EXPECT_NEAR(sum64.value(), static_cast<double>(ref64), eps64 * (n + static_cast<double>(walk64))) << n;
+    EXPECT_NEAR(sum32.value(), static_cast<double>(ref32), eps32 * (n + static_cast<double>(walk32))) << n;
+  }
+  hvae::SylvesterLogSum<double> zero, inf, nan;
+  zero.add(2.0);
+  zero.add(0.0);
+  EXPECT_EQ(zero.value(), -std::numeric_limits<double>::infinity());
+  inf.add(0.5);
+  inf.add(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(inf.value(), std::numeric_limits<double>::infinity());
+  nan.add(std::nan(""));
+  EXPECT_TRUE(std::isnan(nan.value()));
+}
+
 TEST(SylvesterMath, TanhSech2) {
   // both branches of tanh (|x| <= 1/4 and above), signs, 0 and saturation
   for (double x : {0.0, 1e-9, -0.1, 0.25, -0.2500001, 0.7, -3.0, 12.0, -40.0, 400.0}) {
