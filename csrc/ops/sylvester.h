@@ -81,4 +81,40 @@ hvae::SylvesterParams<T> sylvester_params(const SylvesterLaunch& launch,
   return p;
 }
 
+// Inputs and output buffers of the backward. The gradient buffers are
+// contiguous [B or slices, K, F] / [K, D]; a shared parameter's gets batch
+// stride 0, which tells the kernels to use their own accumulator slice.
+struct SylvesterGradients {
+  at::Tensor grad_z, grad_r1, grad_r2, grad_b;  // outputs
+};
+
+template <typename T>
+hvae::SylvesterBackwardParams<T> sylvester_backward_params(const SylvesterLaunch& launch,
+                                                           const at::Tensor& grad_z,
+                                                           const at::Tensor& grad_logdet,
+                                                           const at::Tensor& z_steps,
+                                                           const at::Tensor& a_steps,
+                                                           const SylvesterGradients& g) {
+  const int64_t K = launch.num_flows, D = launch.dim;
+  const int64_t F = hvae::sylvester_factor_size(D, launch.packed);
+  hvae::SylvesterBackwardParams<T> bp;
+  bp.fwd = sylvester_params<T>(launch, SylvesterOutputs{});
+  bp.grad_z_out = grad_z.const_data_ptr<T>();
+  bp.gz_batch_stride = grad_z.stride(0);
+  bp.gz_dim_stride = grad_z.stride(1);
+  bp.grad_logdet = grad_logdet.const_data_ptr<T>();
+  bp.gl_batch_stride = grad_logdet.stride(0);
+  bp.gl_step_stride = launch.per_step_logdet ? grad_logdet.stride(1) : 0;
+  bp.zs = z_steps.const_data_ptr<T>();
+  bp.as = a_steps.const_data_ptr<T>();
+  bp.grad_z = g.grad_z.mutable_data_ptr<T>();
+  bp.grad_r1 = g.grad_r1.mutable_data_ptr<T>();
+  bp.grad_r2 = g.grad_r2.mutable_data_ptr<T>();
+  bp.grad_b = g.grad_b.mutable_data_ptr<T>();
+  bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
+  bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
+  bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
+  return bp;
+}
+
 }  // namespace hvae_ops

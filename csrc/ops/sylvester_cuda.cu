@@ -122,25 +122,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   if (B > 0) {
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES(grad_z.scalar_type(), "sylvester_triangular_backward_cuda", [&] {
-      SylvesterOutputs none;
-      hvae::SylvesterBackwardParams<scalar_t> bp;
-      bp.fwd = sylvester_params<scalar_t>(launch, none);
-      bp.grad_z_out = grad_z.const_data_ptr<scalar_t>();
-      bp.gz_batch_stride = grad_z.stride(0);
-      bp.gz_dim_stride = grad_z.stride(1);
-      bp.grad_logdet = grad_logdet.const_data_ptr<scalar_t>();
-      bp.gl_batch_stride = grad_logdet.stride(0);
-      bp.gl_step_stride = per_step_logdet ? grad_logdet.stride(1) : 0;
-      bp.zs = zs.const_data_ptr<scalar_t>();
-      bp.as = as.const_data_ptr<scalar_t>();
-      bp.grad_z = g_z.mutable_data_ptr<scalar_t>();
-      bp.grad_r1 = g_r1.mutable_data_ptr<scalar_t>();
-      bp.grad_r2 = g_r2.mutable_data_ptr<scalar_t>();
-      bp.grad_b = g_b.mutable_data_ptr<scalar_t>();
-      // batch stride 0 tells the kernel to use its block's accumulator slice
-      bp.grad_r1_batch_stride = launch.r1_shared ? 0 : K * F;
-      bp.grad_r2_batch_stride = launch.r2_shared ? 0 : K * F;
-      bp.grad_b_batch_stride = launch.b_shared ? 0 : K * D;
+      const hvae::SylvesterBackwardParams<scalar_t> bp =
+          sylvester_backward_params<scalar_t>(launch, grad_z, grad_logdet, zs, as, {g_z, g_r1, g_r2, g_b});
       const int64_t elem = sizeof(scalar_t);
       const int64_t vectors = hvae::sylvester_backward_vector_elems(D);
       const int slots = ring_slots(vectors, D, elem);
