@@ -587,6 +587,25 @@ HVAE_HD void sylvester_store(T* dst, T value) {
   }
 }
 
+// The off-diagonal part of one row i in a backward pass: the row's gradient
+// (an outer product, c x^T) is stored or accumulated into grad[0, len), and
+// the row's contribution to R^T y, c row, is added to acc[0, len), in one
+// vectorised loop (grad, row: the row past its diagonal; x, acc: from
+// coordinate i + 1).
+template <bool Accumulate, typename T>
+HVAE_HD void sylvester_row_update(T* __restrict__ grad, const T* __restrict__ row,
+                                  const T* __restrict__ x, T* __restrict__ acc, T c, int64_t len) {
+  HVAE_SIMD
+  for (int64_t j = 0; j < len; ++j) {
+    if (Accumulate) {
+      grad[j] += c * x[j];
+    } else {
+      grad[j] = c * x[j];
+    }
+    acc[j] += row[j] * c;
+  }
+}
+
 template <bool Accumulate, typename T>
 HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int64_t n,
                                        T* __restrict__ gz, T* __restrict__ u, T* __restrict__ h,
@@ -649,16 +668,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       const T vi = v[i];
       sylvester_store<Accumulate>(grow, vi * h[i] * c1[i]);
       g[i] += t1[i] * vi;
-      const int64_t len = D - 1 - i;
-      HVAE_SIMD
-      for (int64_t j = 0; j < len; ++j) {
-        if (Accumulate) {
-          grow[1 + j] += vi * h[i + 1 + j];
-        } else {
-          grow[1 + j] = vi * h[i + 1 + j];
-        }
-        g[i + 1 + j] += row[1 + j] * vi;
-      }
+      sylvester_row_update<Accumulate>(grow + 1, row + 1, h + i + 1, g + i + 1, vi, D - 1 - i);
     }
     // R2, row i: first ga_i = gh_i * s_i + gl dL/da_i and the log-det's
     // diagonal gradients (R2's diagonal is the row's first element), then
@@ -692,16 +702,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
       sylvester_store<Accumulate>(gb + i, gai);
       grow[0] += gai * u[i] * c2;
       v[i] += t2 * gai;
-      const int64_t len = D - 1 - i;
-      HVAE_SIMD
-      for (int64_t j = 0; j < len; ++j) {
-        if (Accumulate) {
-          grow[1 + j] += gai * u[i + 1 + j];
-        } else {
-          grow[1 + j] = gai * u[i + 1 + j];
-        }
-        v[i + 1 + j] += row[1 + j] * gai;
-      }
+      sylvester_row_update<Accumulate>(grow + 1, row + 1, u + i + 1, v + i + 1, gai, D - 1 - i);
     }
     for (int64_t j = 0; j < D; ++j) gz[flip ? D - 1 - j : j] += v[j];
     if (staged) {
