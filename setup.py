@@ -41,7 +41,13 @@ def extension():
     # -fopenmp: at::parallel_for only runs in parallel in code compiled with
     # OpenMP (ATen's OpenMP backend is a header template); without it every
     # CPU kernel would run on one thread.
-    cxx_flags = ["-O3", "-std=c++17", "-fopenmp", "-DPy_LIMITED_API=0x03090000"]
+    # -fno-math-errno, -fno-trapping-math: sqrt and floating-point selects in
+    # loops vectorise (with errno, sqrt may call libm; with traps, a compare
+    # may not be speculated). Neither changes a computed value.
+    cxx_flags = [
+        "-O3", "-std=c++17", "-fopenmp", "-fno-math-errno", "-fno-trapping-math",
+        "-DPy_LIMITED_API=0x03090000",
+    ]
     kwargs = dict(
         name="hvae_ext._C",
         extra_link_args=["-fopenmp"],

@@ -226,11 +226,12 @@ HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint
   return ctr;
 }
 
-// Box-Muller with the branch-free log, sqrt and sincos of vmf_fastmath.h (the same
-// values on CPU and GPU, and vectorisable loops on the CPU).
+// Box-Muller with the branch-free log and sincos of vmf_fastmath.h and a
+// correctly rounded sqrt (the same values on CPU and GPU, and vectorisable
+// loops on the CPU, given -fno-math-errno).
 template <typename T>
 HVAE_HD NormalPair<T> vmf_box_muller(T u1, T u2) {
-  const T r = fastmath::sqrt_pos(T(-2) * fastmath::log_pos(u1));
+  const T r = sqrt_(T(-2) * fastmath::log_pos(u1));
   T s, c;
   fastmath::sincos_2pi(u2, s, c);
   return NormalPair<T>{r * c, r * s};
@@ -275,79 +276,90 @@ HVAE_HD NormalPair<float> vmf_normal_pair<float>(uint64_t seed, uint64_t subsequ
                                open01_from_bits(second ? w.v[3] : w.v[1]));
 }
 
-// Pairs k0 .. k0 + count - 1 into out[0 .. 2 count): the values of
-// vmf_normal_pair, in one loop per block that the CPU compiler vectorises
-// (k0 even for float, where a block holds two pairs).
 #if defined(_OPENMP) && !defined(__CUDA_ARCH__)
 #define HVAE_SIMD_LOOP _Pragma("omp simd")
 #else
 #define HVAE_SIMD_LOOP
 #endif
-// The outputs go to one array per component (unit stride), so the loops
-// vectorise under -fwrapv too (Python's default flags), where GCC cannot
-// prove that an index like 2 p does not wrap.
-HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, double* __restrict__ z0,
-                                   double* __restrict__ z1) {
-  const uint64_t base = offset + vmf_angle_blocks<double>() + uint64_t(k0);
-  HVAE_SIMD_LOOP
-  for (int p = 0; p < count; ++p) {
-    const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(p));
-    const NormalPair<double> g = vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]),
-                                                        vmf_open01(w.v[2], w.v[3]));
-    z0[p] = g.z0;
-    z1[p] = g.z1;
-  }
-}
 
-// float: block q holds pairs 2q (into a0, a1) and 2q + 1 (into b0, b1).
-HVAE_HD void vmf_normal_pairs_fill(uint64_t seed, uint64_t subsequence, uint64_t offset,
-                                   int64_t k0, int count, float* __restrict__ a0,
-                                   float* __restrict__ a1, float* __restrict__ b0,
-                                   float* __restrict__ b1) {
-  const uint64_t base = offset + vmf_angle_blocks<float>() + uint64_t(k0 / 2);
-  const int blocks = (count + 1) / 2;
-  HVAE_SIMD_LOOP
-  for (int q = 0; q < blocks; ++q) {
-    const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(q));
-    const NormalPair<float> g0 =
-        vmf_box_muller<float>(left_open01_from_bits(w.v[0]), open01_from_bits(w.v[1]));
-    const NormalPair<float> g1 =
-        vmf_box_muller<float>(left_open01_from_bits(w.v[2]), open01_from_bits(w.v[3]));
-    a0[q] = g0.z0;
-    a1[q] = g0.z1;
-    b0[q] = g1.z0;
-    b1[q] = g1.z1;
-  }
-}
-
-// Pairs k0 .. k0 + count - 1 (count <= kVmfChunkPairs, k0 even) into
-// z[1 + 2 k0 ...], at most z[m - 1]: the values of vmf_normal_pair.
+// Normals come in chunks of at most kVmfChunkPairs pairs (k0 even), on the CPU
+// in three vectorised loops: the Philox words of the chunk's blocks, one array
+// per word; Box-Muller on them, into a buffer in z's order; a copy into z.
 constexpr int kVmfChunkPairs = 64;
+// Word arrays hold whole groups of philox_avx2::kLanes blocks.
+constexpr int kVmfChunkWords = kVmfChunkPairs;
 
+// Philox words of blocks base .. base + count - 1 of one subsequence. The
+// CPU's AVX2 build (vmf_cpu_avx2.cpp) defines HVAE_VMF_PHILOX_AVX2 and takes
+// sixteen blocks at a time with intrinsics (philox_avx2.h); the words are the same.
+HVAE_HD void vmf_philox_words(uint64_t seed, uint64_t subsequence, uint64_t base, int count,
+                              uint32_t* __restrict__ w0, uint32_t* __restrict__ w1,
+                              uint32_t* __restrict__ w2, uint32_t* __restrict__ w3) {
+  int p = 0;
+#if defined(HVAE_VMF_PHILOX_AVX2) && !defined(__CUDA_ARCH__)
+  constexpr int lanes = ::hvae::philox_avx2::kLanes;
+  static_assert(kVmfChunkWords % lanes == 0, "whole groups fit the word arrays");
+  // The intrinsics do not carry from the counter's low word into its high
+  // one: groups that would (one in 2^28) take the loop below.
+  for (; p < count && uint32_t(base + uint64_t(p)) <= 0xFFFFFFFFu - (lanes - 1); p += lanes) {
+    ::hvae::philox_avx2::words16(seed, subsequence, base + uint64_t(p), w0 + p, w1 + p, w2 + p,
+                                 w3 + p);
+  }
+#endif
+  HVAE_SIMD_LOOP
+  for (int q = p; q < count; ++q) {
+    const PhiloxCounter w = vmf_normal_block(seed, subsequence, base + uint64_t(q));
+    w0[q] = w.v[0];
+    w1[q] = w.v[1];
+    w2[q] = w.v[2];
+    w3[q] = w.v[3];
+  }
+}
+
+// Pairs k0 .. k0 + count - 1 (count <= kVmfChunkPairs) into z[1 + 2 k0 ...],
+// at most z[m - 1]: the values of vmf_normal_pair. double: a block a pair.
 HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
                               int count, int64_t m, double* z) {
-  double c0[kVmfChunkPairs], c1[kVmfChunkPairs];
-  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, c0, c1);
-  for (int p = 0; p < count; ++p) {
-    const int64_t j = 1 + 2 * (k0 + p);
-    z[j] = c0[p];
-    if (j + 1 < m) z[j + 1] = c1[p];
+  uint32_t w[4][kVmfChunkWords];
+  vmf_philox_words(seed, subsequence, offset + vmf_angle_blocks<double>() + uint64_t(k0), count,
+                   w[0], w[1], w[2], w[3]);
+  double out[kVmfChunkPairs][2];
+  HVAE_SIMD_LOOP
+  for (int q = 0; q < count; ++q) {
+    const NormalPair<double> g =
+        vmf_box_muller<double>(vmf_left_open01(w[0][q], w[1][q]), vmf_open01(w[2][q], w[3][q]));
+    out[q][0] = g.z0;
+    out[q][1] = g.z1;
   }
+  const int n = static_cast<int>(min_<int64_t>(2 * count, m - 1 - 2 * k0));
+  const double* flat = &out[0][0];
+  double* dst = z + 1 + 2 * k0;
+  for (int i = 0; i < n; ++i) dst[i] = flat[i];
 }
 
+// float: block q holds pairs k0 + 2q and k0 + 2q + 1 (k0 even).
 HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
                               int count, int64_t m, float* z) {
-  float a0[kVmfChunkPairs / 2], a1[kVmfChunkPairs / 2], b0[kVmfChunkPairs / 2],
-      b1[kVmfChunkPairs / 2];
-  vmf_normal_pairs_fill(seed, subsequence, offset, k0, count, a0, a1, b0, b1);
-  for (int p = 0; p < count; ++p) {
-    const int64_t j = 1 + 2 * (k0 + p);
-    const int q = p / 2;
-    const bool second = (p & 1) != 0;
-    z[j] = second ? b0[q] : a0[q];
-    if (j + 1 < m) z[j + 1] = second ? b1[q] : a1[q];
+  uint32_t w[4][kVmfChunkWords];
+  const int blocks = (count + 1) / 2;
+  vmf_philox_words(seed, subsequence, offset + vmf_angle_blocks<float>() + uint64_t(k0 / 2),
+                   blocks, w[0], w[1], w[2], w[3]);
+  float out[kVmfChunkPairs / 2][4];
+  HVAE_SIMD_LOOP
+  for (int q = 0; q < blocks; ++q) {
+    const NormalPair<float> g0 =
+        vmf_box_muller<float>(left_open01_from_bits(w[0][q]), open01_from_bits(w[1][q]));
+    const NormalPair<float> g1 =
+        vmf_box_muller<float>(left_open01_from_bits(w[2][q]), open01_from_bits(w[3][q]));
+    out[q][0] = g0.z0;
+    out[q][1] = g0.z1;
+    out[q][2] = g1.z0;
+    out[q][3] = g1.z1;
   }
+  const int n = static_cast<int>(min_<int64_t>(2 * count, m - 1 - 2 * k0));
+  const float* flat = &out[0][0];
+  float* dst = z + 1 + 2 * k0;
+  for (int i = 0; i < n; ++i) dst[i] = flat[i];
 }
 
 // ---------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-// Branch-free log(u) and sincos(2 pi u) for the Box-Muller normals of the
-// vMF sampler: plain arithmetic and bit operations (no libm calls), so the
-// CPU loops vectorise (the compiler cannot vectorise libm calls without
-// -ffast-math) and CPU and CUDA compute the same values. Accuracy: a few
-// ulp on the ranges used here (tests/cpp/test_vmf_math.cpp).
+// Branch-free log, exp and sincos for the vectorised loops of the vMF
+// sampler (the Box-Muller normals, the kappa gradient's quadrature): plain
+// arithmetic and bit operations (no libm calls), so the CPU loops vectorise
+// (the compiler cannot vectorise libm calls without -ffast-math) and CPU and
+// CUDA compute the same values. Accuracy: a few ulp on the ranges used here
+// (tests/cpp/test_vmf_math.cpp).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -91,28 +93,36 @@ HVAE_HD float log_pos(float x) {
   return ef * 0.693145751953125f + (ef * 1.428606765330187e-06f + 2.0f * s * (1.0f + s2 * p));
 }
 
-// sqrt x for x >= 0 without libm (whose errno branch blocks vectorisation):
-// 1/sqrt x from the exponent-halving bit trick and Newton steps
-// y <- y (3 - x y^2) / 2 (relative error 3.5e-2 -> 2e-3 -> 5e-6 -> 4e-11 -> 2e-21),
-// then sqrt x = x / sqrt x; x = 0 gives 0.
-HVAE_HD double sqrt_pos(double x) {
-  double y = double_from_bits(0x5fe6eb50c7b537a9ull - (bits(x) >> 1));
-  const double h = 0.5 * x;
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  const double r = x * y;
-  return r + 0.5 * y * (x - r * r);  // one Newton step on sqrt: ~1 ulp
-}
-HVAE_HD float sqrt_pos(float x) {
-  float y = float_from_bits(0x5f3759dfu - (bits(x) >> 1));
-  const float h = 0.5f * x;
-  y = y * (1.5f - h * y * y);
-  y = y * (1.5f - h * y * y);
-  y = y * (1.5f - h * y * y);
-  const float r = x * y;
-  return r + 0.5f * y * (x - r * r);
+// e^x: x = k log 2 + r, |r| <= log(2)/2, e^r by its Taylor polynomial
+// through r^13 (truncation < 7e-18), times 2^k from the exponent bits. k
+// comes from the bits of x log2(e) + 1.5 2^52 (no float-to-int conversion,
+// which is undefined for NaN in C++). x > 709.78 gives inf, x < -708 gives 0
+// (the normal range only), NaN gives NaN.
+HVAE_HD double exp_poly(double x) {
+  constexpr double shifter = 6755399441055744.0;  // 1.5 2^52
+  const double t = x * 1.4426950408889634074 + shifter;
+  const double kd = t - shifter;
+  // log 2 in two parts, the first with 32 trailing zero bits (kd ln2_hi is exact)
+  const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;          // 1/13!
+  p = p * r + 1.0 / 479001600.0;          // 1/12!
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // 2^(k-1) (k - 1 + 1023 is in [1, 2046] on the range below), then times 2.
+  const uint64_t k = bits(t) - bits(shifter);  // k mod 2^64
+  const double scale = double_from_bits((k + 1022u) << 52);
+  const double y = p * scale * 2.0;
+  return x > 709.78 ? HUGE_VAL : (x < -708.0 ? 0.0 : y);
 }
 
 // sin and cos of a in [-pi/4, pi/4] by Taylor polynomials: through a^17 /

@@ -195,11 +195,24 @@ TEST(VmfMath, FastMathAccuracy) {
     hvae::fastmath::sincos_2pi(float(u), sf, cf);
     EXPECT_NEAR(sf, std::sin(2 * M_PI * double(float(u))), 3e-7);
     EXPECT_NEAR(cf, std::cos(2 * M_PI * double(float(u))), 3e-7);
-    const double x = 50.0 * u;
-    EXPECT_NEAR(hvae::fastmath::sqrt_pos(x), std::sqrt(x), 3e-16 * std::sqrt(x));
-    EXPECT_NEAR(hvae::fastmath::sqrt_pos(float(x)), std::sqrt(float(x)), 2e-7f * std::sqrt(float(x)));
+    // exp over the range the quadrature uses, from deep underflow to overflow
+    const double x = -720.0 + 1435.0 * u;
+    const ld ex = std::exp(ld(x));
+    if (x < -708.0) {
+      EXPECT_EQ(hvae::fastmath::exp_poly(x), 0.0) << x;
+    } else if (x > 709.78) {
+      EXPECT_EQ(hvae::fastmath::exp_poly(x), HUGE_VAL) << x;
+    } else {
+      EXPECT_LE(std::fabs(hvae::fastmath::exp_poly(x) - double(ex)), 6e-16 * double(ex)) << x;
+    }
   }
-  EXPECT_EQ(hvae::fastmath::sqrt_pos(0.0), 0.0);
+  for (double x : {-1e-300, 0.0, 1e-300, 1e-8, -0.3465, 0.3466, 1.0, -1.0, 709.7, -707.9}) {
+    EXPECT_LE(std::fabs(hvae::fastmath::exp_poly(x) - std::exp(x)), 6e-16 * std::exp(x)) << x;
+  }
+  EXPECT_EQ(hvae::fastmath::exp_poly(0.0), 1.0);
+  EXPECT_EQ(hvae::fastmath::exp_poly(HUGE_VAL), HUGE_VAL);
+  EXPECT_EQ(hvae::fastmath::exp_poly(-HUGE_VAL), 0.0);
+  EXPECT_TRUE(std::isnan(hvae::fastmath::exp_poly(std::nan(""))));
   EXPECT_EQ(hvae::fastmath::log_pos(1.0), 0.0);
   EXPECT_NEAR(hvae::fastmath::log_pos(2.710505431213761e-20), std::log(2.710505431213761e-20), 1e-13);
 }

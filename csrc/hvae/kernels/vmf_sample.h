@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../vmf.h"
+#include "../lanes.h"
 #include "../vmf_grad.h"
 
 namespace hvae {
@@ -63,13 +64,18 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
     const int count = static_cast<int>(min_<int64_t>(kVmfChunkPairs, pairs - k0));
     vmf_normal_chunk(p.seed, uint64_t(i), p.offset, k0, count, m, z);
   }
-  T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
-  for (int64_t j = 1; j < m; ++j) {
-    const T v = z[j], mj = mu[j * ls];
-    norm2 += v * v;
-    tail_sq += mj * mj;
-    mu_dot_v += mj * v;
+  // |v|^2, |mu_t|^2 and mu_t^T v, in lanes (lanes.h).
+  Lanes<T> norm2_l{}, tail_sq_l{}, mu_dot_v_l{};
+  for (int64_t j = 1; j < m; j += lanes_count<T>()) {
+    Lanes<T> v, mj;
+    lanes_load(v, z, j, 1, m);
+    lanes_load(mj, mu, j, ls, m);
+    norm2_l += v * v;
+    tail_sq_l += mj * mj;
+    mu_dot_v_l += mj * v;
   }
+  T norm2 = lanes_sum<T>(norm2_l), mu_dot_v = lanes_sum<T>(mu_dot_v_l);
+  const T tail_sq = lanes_sum<T>(tail_sq_l);
   if (!(norm2 > T(0))) {  // all normals 0 (probability ~2^-32 at m = 2): any direction
     for (int64_t j = 1; j < m; ++j) z[j] = T(0);
     z[1] = T(1);
@@ -112,13 +118,17 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
   const T* g = p.grad_z + i * m;
   T* gl = p.grad_loc + i * m;
 
-  T tail_sq = T(0), mz = T(0), mg = T(0);
-  for (int64_t j = 1; j < m; ++j) {
-    const T mj = mu[j * ls];
-    tail_sq += mj * mj;
-    mz += mj * z[j];
-    mg += mj * g[j];
+  Lanes<T> tail_sq_l{}, mz_l{}, mg_l{};
+  for (int64_t j = 1; j < m; j += lanes_count<T>()) {
+    Lanes<T> mj, zj, gj;
+    lanes_load(mj, mu, j, ls, m);
+    lanes_load(zj, z, j, 1, m);
+    lanes_load(gj, g, j, 1, m);
+    tail_sq_l += mj * mj;
+    mz_l += mj * zj;
+    mg_l += mj * gj;
   }
+  const T tail_sq = lanes_sum<T>(tail_sq_l), mz = lanes_sum<T>(mz_l), mg = lanes_sum<T>(mg_l);
   const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
   const T uz = r.u1 * z[0] + r.sigma * mz;  // u^T z
   const T ug = r.u1 * g[0] + r.sigma * mg;  // u^T g
@@ -129,15 +139,19 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
   const T zp0 = -r.sigma * (z[0] - cz * r.u1);
   const T h0 = -r.sigma * (g[0] - cg * r.u1);
   gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
-  T ht = T(0), t2 = T(0);
-  for (int64_t j = 1; j < m; ++j) {
-    const T mj = mu[j * ls];
-    const T zpj = -r.sigma * z[j] + cz * mj;  // u_j = sigma mu_j
-    const T hj = -r.sigma * g[j] + cg * mj;
-    ht += hj * zpj;
-    t2 += zpj * zpj;
-    gl[j] = k1 * g[j] + k2 * zpj - k3 * r.sigma * mj;
+  Lanes<T> ht_l{}, t2_l{};
+  for (int64_t j = 1; j < m; j += lanes_count<T>()) {
+    Lanes<T> mj, zj, gj;
+    lanes_load(mj, mu, j, ls, m);
+    lanes_load(zj, z, j, 1, m);
+    lanes_load(gj, g, j, 1, m);
+    const Lanes<T> zpj = cz * mj - r.sigma * zj;  // u_j = sigma mu_j
+    const Lanes<T> hj = cg * mj - r.sigma * gj;
+    ht_l += hj * zpj;
+    t2_l += zpj * zpj;
+    lanes_store(gl, j, m, k1 * gj + k2 * zpj - (k3 * r.sigma) * mj);
   }
+  const T ht = lanes_sum<T>(ht_l), t2 = lanes_sum<T>(t2_l);
   if (p.grad_kappa == nullptr) return;
   p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], h0, ht, t2);
 }

@@ -1,0 +1,111 @@
+// Lanes for the O(m) loops of the vMF kernels (host + device, no torch): 8
+// float or 4 double partial sums. A running sum over j is a chain of dependent
+// adds that a compiler may not reorder, so it stays scalar; partial sums
+// (lane = position in a group of lanes_count<T>() consecutive j), added in a
+// fixed tree at the end, are what vectorises. On the host, GCC's vector
+// extension makes each lane operation one AVX2 instruction (two SSE2 ones:
+// the operations are IEEE and elementwise, so both builds give the same
+// values); in CUDA code (and with other compilers) the lanes are an array.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "hvae/common.h"
+
+namespace hvae {
+
+// 32 bytes: 8 float or 4 double lanes, one AVX2 register (two SSE2 ones).
+// (With GCC 12, 64-byte vectors made the double loops ~4x slower.)
+constexpr int kLaneBytes = 32;
+template <typename T>
+HVAE_HD constexpr int lanes_count() {
+  return kLaneBytes / static_cast<int>(sizeof(T));
+}
+
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define HVAE_LANES_VECTOR 1
+template <typename T>
+struct LanesOf {
+  typedef T type __attribute__((vector_size(kLaneBytes)));
+};
+template <typename T>
+using Lanes = typename LanesOf<T>::type;
+
+// Inlined always: a vector wider than the target's registers must not cross
+// a call (GCC passes it through memory, and warns of the ABI).
+#define HVAE_LANES_FN inline __attribute__((always_inline))
+#else
+#define HVAE_LANES_VECTOR 0
+template <typename T>
+struct Lanes {
+  T v[lanes_count<T>()];
+  HVAE_HD T& operator[](int l) { return v[l]; }
+  HVAE_HD const T& operator[](int l) const { return v[l]; }
+};
+
+#define HVAE_LANES_FN HVAE_HD
+
+#define HVAE_LANES_OP(op)                                                  \
+  template <typename T>                                                    \
+  HVAE_HD Lanes<T> operator op(const Lanes<T>& a, const Lanes<T>& b) {     \
+    Lanes<T> r;                                                            \
+    for (int l = 0; l < lanes_count<T>(); ++l) r.v[l] = a.v[l] op b.v[l];  \
+    return r;                                                              \
+  }                                                                        \
+  template <typename T>                                                    \
+  HVAE_HD Lanes<T> operator op(T a, const Lanes<T>& b) {                   \
+    Lanes<T> r;                                                            \
+    for (int l = 0; l < lanes_count<T>(); ++l) r.v[l] = a op b.v[l];       \
+    return r;                                                              \
+  }                                                                        \
+  template <typename T>                                                    \
+  HVAE_HD Lanes<T>& operator op##=(Lanes<T>& a, const Lanes<T>& b) {       \
+    for (int l = 0; l < lanes_count<T>(); ++l) a.v[l] = a.v[l] op b.v[l];  \
+    return a;                                                              \
+  }
+HVAE_LANES_OP(+)
+HVAE_LANES_OP(-)
+HVAE_LANES_OP(*)
+#undef HVAE_LANES_OP
+#endif
+
+// The sum of the lanes, always in this order: halves added lane by lane
+// until one is left (8 lanes: (0+4, 1+5, 2+6, 3+7), then (0+2, 1+3), then 0+1).
+template <typename T>
+HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
+  constexpr int n = lanes_count<T>();
+  T h[n];
+  for (int l = 0; l < n; ++l) h[l] = a[l];
+  for (int w = n / 2; w > 0; w /= 2) {
+    for (int l = 0; l < w; ++l) h[l] = h[l] + h[l + w];
+  }
+  return h[0];
+}
+
+// r = x[j * stride] for j = j0 .. j0 + lanes_count<T>() - 1, zero where j >= end
+// (r is an out-parameter: see HVAE_LANES_FN).
+template <typename T>
+HVAE_LANES_FN void lanes_load(Lanes<T>& r, const T* x, int64_t j0, int64_t stride, int64_t end) {
+#if HVAE_LANES_VECTOR
+  if (stride == 1 && j0 + lanes_count<T>() <= end) {
+    std::memcpy(&r, x + j0, sizeof r);
+    return;
+  }
+#endif
+  for (int l = 0; l < lanes_count<T>(); ++l) r[l] = j0 + l < end ? x[(j0 + l) * stride] : T(0);
+}
+
+// x[j] = a[j - j0] for j = j0 .. min(j0 + lanes_count<T>(), end) - 1.
+template <typename T>
+HVAE_LANES_FN void lanes_store(T* x, int64_t j0, int64_t end, const Lanes<T>& a) {
+#if HVAE_LANES_VECTOR
+  if (j0 + lanes_count<T>() <= end) {
+    std::memcpy(x + j0, &a, sizeof a);
+    return;
+  }
+#endif
+  for (int l = 0; l < lanes_count<T>() && j0 + l < end; ++l) x[j0 + l] = a[l];
+}
+
+}  // namespace hvae
