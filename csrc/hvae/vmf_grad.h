@@ -168,7 +168,7 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
   if (!(kappa >= 0.0)) return ::nan("");
   const double mm2 = m - 2.0;
   const double sh = ::sin(0.5 * theta), ch = ::cos(0.5 * theta);
-  const double st = 2.0 * sh * ch, ct = ::cos(theta);
+  const double st = 2.0 * sh * ch, ct = (ch - sh) * (ch + sh);
   VmfTailIntegrand f;
   f.mm2 = mm2;
   f.kappa = kappa;
@@ -180,18 +180,28 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
 
   // Mode: (m-2) cos phi = kappa sin^2 phi, cos phi* = 2k / (m-2 + hypot(m-2, 2k)),
   // sin^2 phi* = (m-2) cos phi* / kappa; -psi''(phi*) = (m-2)/sin^2 + kappa cos.
-  double mode, curv_mode;
+  // psi(phi*) = kappa (y_theta - (1 - cos phi*)) + (m-2) (log(sin^2 phi*)/2 - log sin theta).
+  double mode, curv_mode, y_mode, log_sin_mode;
   if (mm2 == 0.0) {
     mode = 0.0;
     curv_mode = kappa;
+    y_mode = 0.0;
+    log_sin_mode = 0.0;  // multiplied by m - 2 = 0
   } else if (kappa == 0.0) {
     mode = 0.5 * pi;
     curv_mode = mm2;
+    y_mode = 1.0;
+    log_sin_mode = 0.0;
   } else {
-    const double c = 2.0 * kappa / (mm2 + ::hypot(mm2, 2.0 * kappa));
+    const double k2 = 2.0 * kappa;
+    // hypot only where the squares could overflow (it costs a libm call)
+    const double h = k2 < 1e150 && mm2 < 1e150 ? ::sqrt(mm2 * mm2 + k2 * k2) : ::hypot(mm2, k2);
+    const double c = k2 / (mm2 + h);
     const double s2 = mm2 * c / kappa;
     mode = ::atan2(::sqrt(s2), c);
     curv_mode = mm2 / s2 + kappa * c;
+    y_mode = s2 / (1.0 + c);  // 1 - cos = sin^2 / (1 + cos), no cancellation
+    log_sin_mode = 0.5 * ::log(s2);
   }
   const bool mode_in_tail = upper ? (mode < theta) : (mode > theta);
   const double T = kVmfWindowDrop;
@@ -201,7 +211,7 @@ HVAE_HD double vmf_dtheta_dkappa(double m, double kappa, double theta, double A)
     // Towards theta, then away from it (to the tail's end).
     const double to_theta = theta - mode;
     const double lim1 = ::fabs(to_theta);
-    const double peak = f.psi(mode);
+    const double peak = f.kappa * (f.y_theta - y_mode) + mm2 * (log_sin_mode - f.log_sin_theta);
     const double len1 =
         vmf_widen(f, mode, peak, (to_theta < 0.0 ? -1.0 : 1.0) * ::fmin(L, lim1), lim1);
     const double lim2 = ::fabs(tail_end - mode);
