@@ -299,9 +299,10 @@ HVAE_HD void vmf_philox_words(uint64_t seed, uint64_t subsequence, uint64_t base
 #if defined(HVAE_VMF_PHILOX_AVX2) && !defined(__CUDA_ARCH__)
   constexpr int lanes = ::hvae::philox_avx2::kLanes;
   static_assert(kVmfChunkWords % lanes == 0, "whole groups fit the word arrays");
-  // The intrinsics do not carry from the counter's low word into its high
-  // one: groups that would (one in 2^28) take the loop below.
-  for (; p < count && uint32_t(base + uint64_t(p)) <= 0xFFFFFFFFu - (lanes - 1); p += lanes) {
+  // A group costs about as much as five blocks one at a time, so fewer
+  // than five (m = 3 needs one) take the loop below; so do groups whose
+  // counter's low word would wrap (one in 2^28): the intrinsics do not carry.
+  for (; count - p >= 5 && uint32_t(base + uint64_t(p)) <= 0xFFFFFFFFu - (lanes - 1); p += lanes) {
     ::hvae::philox_avx2::words16(seed, subsequence, base + uint64_t(p), w0 + p, w1 + p, w2 + p,
                                  w3 + p);
   }
