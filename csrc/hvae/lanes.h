@@ -92,8 +92,13 @@ HVAE_LANES_FN void lanes_load(Lanes<T>& r, const T* x, int64_t j0, int64_t strid
     std::memcpy(&r, x + j0, sizeof r);
     return;
   }
-#endif
+  // Through an array: writing a vector's lanes one by one costs an insert each.
+  T a[lanes_count<T>()];
+  for (int l = 0; l < lanes_count<T>(); ++l) a[l] = j0 + l < end ? x[(j0 + l) * stride] : T(0);
+  std::memcpy(&r, a, sizeof r);
+#else
   for (int l = 0; l < lanes_count<T>(); ++l) r[l] = j0 + l < end ? x[(j0 + l) * stride] : T(0);
+#endif
 }
 
 // x[j] = a[j - j0] for j = j0 .. min(j0 + lanes_count<T>(), end) - 1.
