@@ -5,7 +5,7 @@
 // odd lanes come from two _mm256_mul_epu32 and two blends (no permute), and
 // two groups of eight counters are in flight to hide the multiplier's
 // latency: ~2.4 ns a block on the 2-core CI machine (AMD Zen 3). The words
-// are philox4x32_10's, bit for bit (tests/cpp/test_philox.cpp).
+// are philox4x32_10's, bit for bit (tests/cpp/test_philox_avx2.cpp).
 //
 // Include this only from code compiled for AVX2 (vmf_cpu_avx2.cpp), and
 // before any namespace: it includes <immintrin.h>. It includes no other

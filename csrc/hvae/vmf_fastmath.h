@@ -96,13 +96,15 @@ HVAE_HD float log_pos(float x) {
 // e^x: x = k log 2 + r, |r| <= log(2)/2, e^r by its Taylor polynomial
 // through r^13 (truncation < 7e-18), times 2^k from the exponent bits. k
 // comes from the bits of x log2(e) + 1.5 2^52 (no float-to-int conversion,
-// which is undefined for NaN in C++). x > 709.78 gives inf, x < -708 gives 0
+// which is undefined for NaN in C++). x > 709.79 gives inf (from
+// log(DBL_MAX) = 709.7827 up, p 2^k overflows by itself), x < -708 gives 0
 // (the normal range only), NaN gives NaN.
 HVAE_HD double exp_poly(double x) {
   constexpr double shifter = 6755399441055744.0;  // 1.5 2^52
   const double t = x * 1.4426950408889634074 + shifter;
   const double kd = t - shifter;
-  // log 2 in two parts, the first with 32 trailing zero bits (kd ln2_hi is exact)
+  // log 2 in two parts, the first with 21 trailing zero bits (kd ln2_hi is
+  // exact for |kd| < 2^21)
   const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
   double p = 1.0 / 6227020800.0;          // 1/13!
   p = p * r + 1.0 / 479001600.0;          // 1/12!
@@ -118,11 +120,11 @@ HVAE_HD double exp_poly(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  // 2^(k-1) (k - 1 + 1023 is in [1, 2046] on the range below), then times 2.
+  // 2^(k-1) (k - 1 + 1023 is in [1, 2046] for x in [-708, 709.79]), then times 2.
   const uint64_t k = bits(t) - bits(shifter);  // k mod 2^64
   const double scale = double_from_bits((k + 1022u) << 52);
   const double y = p * scale * 2.0;
-  return x > 709.78 ? HUGE_VAL : (x < -708.0 ? 0.0 : y);
+  return x > 709.79 ? HUGE_VAL : (x < -708.0 ? 0.0 : y);
 }
 
 // sin and cos of a in [-pi/4, pi/4] by Taylor polynomials: through a^17 /

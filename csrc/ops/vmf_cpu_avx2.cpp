@@ -15,10 +15,9 @@
 #define HVAE_VMF_AVX2 1
 #pragma GCC push_options
 #pragma GCC target("avx2")
-// The Philox words of the normals with AVX2 intrinsics (vmf.h takes them
-// when HVAE_VMF_PHILOX_AVX2 is set). Included here, outside the namespace
-// below, because it includes <immintrin.h>; its include guard keeps vmf.h
-// from including it again inside.
+// The Philox words of the normals with AVX2 intrinsics (vmf.h calls
+// ::hvae::philox_avx2 when HVAE_VMF_PHILOX_AVX2 is set). Included here,
+// outside the namespace below, because it includes <immintrin.h>.
 #include "hvae/philox_avx2.h"
 #define HVAE_VMF_PHILOX_AVX2 1
 namespace hvae_avx2 {

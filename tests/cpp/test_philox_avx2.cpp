@@ -102,7 +102,7 @@ TEST(PhiloxAvx2, VmfWordsEqualPortableAcrossTheWrap) {
 
 template <typename T>
 void check_chunks() {
-  for (int64_t m : {2, 3, 16, 17, 130, 513}) {
+  for (int64_t m : {2, 3, 6, 16, 17, 130, 257, 513}) {
     // The second offset puts the low counter word's wrap among the normals.
     const uint64_t offsets[] = {0, 0x100000000ull - hv::vmf_angle_blocks<T>() - 37};
     for (uint64_t offset : offsets) {

@@ -58,15 +58,22 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   const VmfAngle<T> a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, kappa);
   p.theta[i] = a.theta;
 
-  // Normals in chunks (vectorised on the CPU), with the values of
-  // vmf_normal_pair; one or two pairs (m <= 5) are cheaper one at a time.
+  // Normals, the values of vmf_normal_pair. On the CPU in chunks (vectorised),
+  // but one or two pairs (m <= 5) are cheaper one at a time; a CUDA thread
+  // (m < kVmfWarpMinDim) takes them one at a time: the chunk's buffers would
+  // sit in local memory.
+#if defined(__CUDA_ARCH__)
+  constexpr int64_t one_by_one = INT64_MAX;
+#else
+  constexpr int64_t one_by_one = 2;
+#endif
   const int64_t pairs = vmf_normal_pairs(m);
-  for (int64_t k = 0; pairs <= 2 && k < pairs; ++k) {
+  for (int64_t k = 0; pairs <= one_by_one && k < pairs; ++k) {
     const NormalPair<T> g = vmf_normal_pair<T>(p.seed, uint64_t(i), p.offset, k);
     z[1 + 2 * k] = g.z0;
     if (2 + 2 * k < m) z[2 + 2 * k] = g.z1;
   }
-  for (int64_t k0 = 0; pairs > 2 && k0 < pairs; k0 += kVmfChunkPairs) {
+  for (int64_t k0 = 0; pairs > one_by_one && k0 < pairs; k0 += kVmfChunkPairs) {
     const int count = static_cast<int>(min_<int64_t>(kVmfChunkPairs, pairs - k0));
     vmf_normal_chunk(p.seed, uint64_t(i), p.offset, k0, count, m, z);
   }
