@@ -2,7 +2,8 @@
 // float or 4 double partial sums. A running sum over j is a chain of dependent
 // adds that a compiler may not reorder, so it stays scalar; partial sums
 // (lane = position in a group of lanes_count<T>() consecutive j), added in a
-// fixed tree at the end, are what vectorises. On the host, GCC's vector
+// fixed tree at the end, are what vectorises. A loop takes whole groups in
+// lanes and the last (m - 1) mod lanes_count<T>() values one at a time. On the host, GCC's vector
 // extension makes each lane operation one AVX2 instruction (two SSE2 ones:
 // the operations are IEEE and elementwise, so both builds give the same
 // values); in CUDA code (and with other compilers) the lanes are an array.
@@ -83,34 +84,46 @@ HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
   return h[0];
 }
 
-// r = x[j * stride] for j = j0 .. j0 + lanes_count<T>() - 1, zero where j >= end
-// (r is an out-parameter: see HVAE_LANES_FN).
+// Loads and stores, one overload for a group of lanes and one for a single
+// value, so that a loop body written once (a generic lambda over V = Lanes<T>
+// or T) serves the whole groups and the remaining j. Out-parameters: see
+// HVAE_LANES_FN.
+
+// r = x[j * stride] for j = j0 .. j0 + lanes_count<T>() - 1.
 template <typename T>
-HVAE_LANES_FN void lanes_load(Lanes<T>& r, const T* x, int64_t j0, int64_t stride, int64_t end) {
+HVAE_LANES_FN void lanes_get(Lanes<T>& r, const T* x, int64_t j0, int64_t stride) {
 #if HVAE_LANES_VECTOR
-  if (stride == 1 && j0 + lanes_count<T>() <= end) {
+  if (stride == 1) {
     std::memcpy(&r, x + j0, sizeof r);
     return;
   }
   // Through an array: writing a vector's lanes one by one costs an insert each.
   T a[lanes_count<T>()];
-  for (int l = 0; l < lanes_count<T>(); ++l) a[l] = j0 + l < end ? x[(j0 + l) * stride] : T(0);
+  for (int l = 0; l < lanes_count<T>(); ++l) a[l] = x[(j0 + l) * stride];
   std::memcpy(&r, a, sizeof r);
 #else
-  for (int l = 0; l < lanes_count<T>(); ++l) r[l] = j0 + l < end ? x[(j0 + l) * stride] : T(0);
+  for (int l = 0; l < lanes_count<T>(); ++l) r[l] = x[(j0 + l) * stride];
 #endif
 }
 
-// x[j] = a[j - j0] for j = j0 .. min(j0 + lanes_count<T>(), end) - 1.
 template <typename T>
-HVAE_LANES_FN void lanes_store(T* x, int64_t j0, int64_t end, const Lanes<T>& a) {
+HVAE_LANES_FN void lanes_get(T& r, const T* x, int64_t j, int64_t stride) {
+  r = x[j * stride];
+}
+
+// x[j] = a[j - j0] for j = j0 .. j0 + lanes_count<T>() - 1.
+template <typename T>
+HVAE_LANES_FN void lanes_put(T* x, int64_t j0, const Lanes<T>& a) {
 #if HVAE_LANES_VECTOR
-  if (j0 + lanes_count<T>() <= end) {
-    std::memcpy(x + j0, &a, sizeof a);
-    return;
-  }
+  std::memcpy(x + j0, &a, sizeof a);
+#else
+  for (int l = 0; l < lanes_count<T>(); ++l) x[j0 + l] = a[l];
 #endif
-  for (int l = 0; l < lanes_count<T>() && j0 + l < end; ++l) x[j0 + l] = a[l];
+}
+
+template <typename T>
+HVAE_LANES_FN void lanes_put(T* x, int64_t j, const T& a) {
+  x[j] = a;
 }
 
 }  // namespace hvae
