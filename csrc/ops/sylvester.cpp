@@ -1,18 +1,14 @@
 // CPU kernels of the triangular Sylvester flow ops: the per-sample header
 // math of csrc/hvae/sylvester.h in an at::parallel_for over the batch.
 #include "sylvester.h"
+#include "cpu_buffers.h"
 #include "cpu_clones.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <tuple>
 #include <vector>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -103,53 +99,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   return {out.z_out, out.logdet, out.z_steps, out.a_steps};
 }
 
-// A gradient buffer: at::empty, or zeroed for the accumulating kernels.
-//
-// The per-sample gradients of r1 and r2 are as large as the parameters (34 MB
-// each at B = 256, D = 64, K = 8 in float64), freshly allocated by every
-// backward and written once. Allocations that size come from mmap, so each
-// first touch of a 4 KiB page is a page fault (the kernel zeroes the page):
-// measured, those faults cost more than the whole backward's arithmetic.
-// On Linux the buffer's 2 MiB-aligned interior is marked MADV_HUGEPAGE before
-// the kernel writes it, so it faults in 2 MiB at a time where transparent
-// huge pages are available ("madvise" or "always" mode); a hint only (an
-// error or "never" leaves the ordinary pages). The same as torch's opt-in
-// THP_MEM_ALLOC_ENABLE=1 does for every large allocation, here for these
-// buffers only. HVAE_EXT_NO_HUGEPAGES=1 turns it off.
+// A gradient buffer: at::empty, or zeroed for the accumulating kernels. The
+// per-sample gradients of r1 and r2 are as large as the parameters (34 MB
+// each at B = 256, D = 64, K = 8 in float64) and written once: huge pages
+// where available, and each thread populates its part (cpu_buffers.h).
 at::Tensor gradient_buffer(at::IntArrayRef sizes, const at::TensorOptions& opts, bool zeroed) {
   at::Tensor t = at::empty(sizes, opts);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  static const bool enabled = std::getenv("HVAE_EXT_NO_HUGEPAGES") == nullptr;
-  const uintptr_t start = reinterpret_cast<uintptr_t>(t.data_ptr());
-  const uintptr_t first = (start + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t last = (start + t.nbytes()) & ~(kHuge - 1);
-  if (enabled && last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-#endif
+  advise_huge_pages(t);
   if (zeroed) t.zero_();
   return t;
-}
-
-// Maps the pages of [p, p + bytes) in one call (MADV_POPULATE_WRITE, Linux
-// 5.14+), in huge pages where gradient_buffer's hint allows, instead of one
-// page fault per first touch. A heap allocation (glibc serves the 17 MB of a
-// float32 gradient from the heap once it has been freed once) can lie on
-// page tables that a trimmed heap left behind, which rules out huge pages
-// there: measured, such a call then still took ~1100 faults. Called by each
-// thread for its own block of samples, so the kernel's zeroing is spread over
-// the threads as the faults were. A hint: any error leaves the pages to fault.
-void populate_for_write(const void* p, int64_t bytes) {
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-  static const bool enabled = std::getenv("HVAE_EXT_NO_HUGEPAGES") == nullptr;
-  if (!enabled || bytes <= 0) return;
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
-  const uintptr_t stop = (reinterpret_cast<uintptr_t>(p) + bytes + kPage - 1) & ~(kPage - 1);
-  madvise(reinterpret_cast<void*>(start), stop - start, MADV_POPULATE_WRITE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
 }
 
 // Gradients of shared parameters are summed over the batch without a

@@ -3,6 +3,7 @@
 // in an at::parallel_for. Every sample owns its Philox subsequence, so the
 // result does not depend on the thread count.
 #include "vmf.h"
+#include "cpu_buffers.h"
 #include "vmf_cpu_avx2.h"
 
 #include <mutex>
@@ -19,6 +20,25 @@ namespace {
 // 20-50 us: both threads busy at B = 1024 and little scheduling overhead.
 int64_t grain_size(int64_t m) { return std::max<int64_t>(1, 4096 / (m + 16)); }
 
+// Outputs of at least 32 MiB (glibc's largest mmap threshold, so they are
+// always fresh mappings) get the page hints of cpu_buffers.h: huge pages, and
+// each thread populates its rows in one call. At B = 65536, m = 64, float64
+// (33.5 MB) that took the sample op from 41 to 25 ms and the backward from
+// 39 to 21 ms. Smaller outputs are left alone: at 4 MB, where glibc reuses
+// trimmed heap, the hints made rsample + backward 1 ms slower.
+constexpr int64_t kHintBytes = int64_t(32) << 20;
+
+bool hint_pages(const at::Tensor& out) {
+  if (out.nbytes() < static_cast<size_t>(kHintBytes)) return false;
+  advise_huge_pages(out);
+  return true;
+}
+
+template <typename T>
+void populate_rows(bool hint, T* out, int64_t m, int64_t begin, int64_t end) {
+  if (hint) populate_for_write(out + begin * m, (end - begin) * m * static_cast<int64_t>(sizeof(T)));
+}
+
 std::tuple<at::Tensor, at::Tensor> sample_cpu(const char* op_name, const at::Tensor& loc,
                                               const at::Tensor& kappa, uint64_t seed,
                                               uint64_t offset) {
@@ -27,7 +47,9 @@ std::tuple<at::Tensor, at::Tensor> sample_cpu(const char* op_name, const at::Ten
   AT_DISPATCH_FLOATING_TYPES(l.z.scalar_type(), "hvae_vmf_sample", [&] {
     const hvae::VmfSampleParams<scalar_t> p = vmf_sample_params<scalar_t>(l, seed, offset);
     const bool avx2 = vmf_cpu_avx2_available();
+    const bool hint = hint_pages(l.z);
     at::parallel_for(0, l.n, grain_size(l.m), [&](int64_t begin, int64_t end) {
+      populate_rows(hint, p.z, l.m, begin, end);
       if (avx2) return vmf_sample_range_avx2(&p, sizeof(scalar_t) == 8, begin, end);
       for (int64_t i = begin; i < end; ++i) hvae::vmf_sample_one<scalar_t>(p, i);
     });
@@ -68,7 +90,9 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cpu(const at::Tensor& gra
     // The kappa gradient (a Bessel ratio and a quadrature) dominates: ~1 us.
     const int64_t grain = need_kappa ? 64 : grain_size(l.m);
     const bool avx2 = vmf_cpu_avx2_available();
+    const bool hint = hint_pages(l.grad_loc);
     at::parallel_for(0, l.n, grain, [&](int64_t begin, int64_t end) {
+      populate_rows(hint, p.grad_loc, l.m, begin, end);
       if (avx2) return vmf_backward_range_avx2(&p, sizeof(scalar_t) == 8, begin, end);
       for (int64_t i = begin; i < end; ++i) hvae::vmf_backward_one<scalar_t>(p, i);
     });
