@@ -84,6 +84,26 @@ HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
   return h[0];
 }
 
+// sums[k] = the sum over j in [begin, end) of what body(j, acc) adds to
+// acc[k], for K accumulators acc: Lanes<T> for the whole groups of
+// lanes_count<T>() consecutive j, then T for the rest, one j at a time (body
+// is a generic lambda; V = std::remove_reference_t<decltype(acc[0])>). The
+// groups' lanes are added in lanes_sum's order, then the rest.
+template <typename T, int K, typename Body>
+HVAE_HD void lanes_accumulate(int64_t begin, int64_t end, T (&sums)[K], Body&& body) {
+  constexpr int L = lanes_count<T>();
+  Lanes<T> acc_l[K];
+  T acc_r[K];
+  for (int k = 0; k < K; ++k) {
+    acc_l[k] = Lanes<T>{};
+    acc_r[k] = T(0);
+  }
+  int64_t j = begin;
+  for (; j + L <= end; j += L) body(j, acc_l);
+  for (; j < end; ++j) body(j, acc_r);
+  for (int k = 0; k < K; ++k) sums[k] = lanes_sum<T>(acc_l[k]) + acc_r[k];
+}
+
 // Loads and stores, one overload for a group of lanes and one for a single
 // value, so that a loop body written once (a generic lambda over V = Lanes<T>
 // or T) serves the whole groups and the remaining j. Out-parameters: see

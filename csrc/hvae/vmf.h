@@ -317,6 +317,15 @@ HVAE_HD void vmf_philox_words(uint64_t seed, uint64_t subsequence, uint64_t base
   }
 }
 
+// The normals of pairs k0 .. k0 + count - 1, flat in z's order, into
+// z[1 + 2 k0 ...], at most z[m - 1].
+template <typename T>
+HVAE_HD void vmf_store_normals(const T* flat, int64_t k0, int count, int64_t m, T* z) {
+  const int n = static_cast<int>(min_<int64_t>(2 * count, m - 1 - 2 * k0));
+  T* dst = z + 1 + 2 * k0;
+  for (int i = 0; i < n; ++i) dst[i] = flat[i];
+}
+
 // Pairs k0 .. k0 + count - 1 (count <= kVmfChunkPairs) into z[1 + 2 k0 ...],
 // at most z[m - 1]: the values of vmf_normal_pair. double: a block a pair.
 HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t k0,
@@ -332,10 +341,7 @@ HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offs
     out[q][0] = g.z0;
     out[q][1] = g.z1;
   }
-  const int n = static_cast<int>(min_<int64_t>(2 * count, m - 1 - 2 * k0));
-  const double* flat = &out[0][0];
-  double* dst = z + 1 + 2 * k0;
-  for (int i = 0; i < n; ++i) dst[i] = flat[i];
+  vmf_store_normals(&out[0][0], k0, count, m, z);
 }
 
 // float: block q holds pairs k0 + 2q and k0 + 2q + 1 (k0 even).
@@ -357,10 +363,7 @@ HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offs
     out[q][2] = g1.z0;
     out[q][3] = g1.z1;
   }
-  const int n = static_cast<int>(min_<int64_t>(2 * count, m - 1 - 2 * k0));
-  const float* flat = &out[0][0];
-  float* dst = z + 1 + 2 * k0;
-  for (int i = 0; i < n; ++i) dst[i] = flat[i];
+  vmf_store_normals(&out[0][0], k0, count, m, z);
 }
 
 // ---------------------------------------------------------------------------

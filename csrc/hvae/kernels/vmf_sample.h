@@ -79,24 +79,18 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
     const int count = static_cast<int>(min_<int64_t>(kVmfChunkPairs, pairs - k0));
     vmf_normal_chunk(p.seed, uint64_t(i), p.offset, k0, count, m, z);
   }
-  // |v|^2, |mu_t|^2 and mu_t^T v: whole groups in lanes (lanes.h), then the
-  // rest one at a time (V = Lanes<T> or T).
-  auto sums = [&](int64_t j, auto& norm2_v, auto& tail_sq_v, auto& mu_dot_v_v) {
-    typename std::remove_reference<decltype(norm2_v)>::type v, mj;
+  // |v|^2, |mu_t|^2 and mu_t^T v, in lanes (lanes.h).
+  T s[3];
+  lanes_accumulate<T>(1, m, s, [&](int64_t j, auto& acc) {
+    typename std::remove_reference<decltype(acc[0])>::type v, mj;
     lanes_get(v, z, j, 1);
     lanes_get(mj, mu, j, ls);
-    norm2_v += v * v;
-    tail_sq_v += mj * mj;
-    mu_dot_v_v += mj * v;
-  };
-  constexpr int L = lanes_count<T>();
-  Lanes<T> norm2_l{}, tail_sq_l{}, mu_dot_v_l{};
-  T norm2_r = T(0), tail_sq_r = T(0), mu_dot_v_r = T(0);
-  int64_t j = 1;
-  for (; j + L <= m; j += L) sums(j, norm2_l, tail_sq_l, mu_dot_v_l);
-  for (; j < m; ++j) sums(j, norm2_r, tail_sq_r, mu_dot_v_r);
-  T norm2 = lanes_sum<T>(norm2_l) + norm2_r, mu_dot_v = lanes_sum<T>(mu_dot_v_l) + mu_dot_v_r;
-  const T tail_sq = lanes_sum<T>(tail_sq_l) + tail_sq_r;
+    acc[0] += v * v;
+    acc[1] += mj * mj;
+    acc[2] += mj * v;
+  });
+  T norm2 = s[0], mu_dot_v = s[2];
+  const T tail_sq = s[1];
   if (!(norm2 > T(0))) {  // all normals 0 (probability ~2^-32 at m = 2): any direction
     for (int64_t j = 1; j < m; ++j) z[j] = T(0);
     z[1] = T(1);
@@ -139,24 +133,18 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
   const T* g = p.grad_z + i * m;
   T* gl = p.grad_loc + i * m;
 
-  // |mu_t|^2, mu_t^T z_t, mu_t^T g_t (lanes, then the rest; V = Lanes<T> or T).
-  auto sums = [&](int64_t j, auto& tail_sq_v, auto& mz_v, auto& mg_v) {
-    typename std::remove_reference<decltype(tail_sq_v)>::type mj, zj, gj;
+  // |mu_t|^2, mu_t^T z_t, mu_t^T g_t, in lanes (lanes.h).
+  T s[3];
+  lanes_accumulate<T>(1, m, s, [&](int64_t j, auto& acc) {
+    typename std::remove_reference<decltype(acc[0])>::type mj, zj, gj;
     lanes_get(mj, mu, j, ls);
     lanes_get(zj, z, j, 1);
     lanes_get(gj, g, j, 1);
-    tail_sq_v += mj * mj;
-    mz_v += mj * zj;
-    mg_v += mj * gj;
-  };
-  constexpr int L = lanes_count<T>();
-  Lanes<T> tail_sq_l{}, mz_l{}, mg_l{};
-  T tail_sq_r = T(0), mz_r = T(0), mg_r = T(0);
-  int64_t j = 1;
-  for (; j + L <= m; j += L) sums(j, tail_sq_l, mz_l, mg_l);
-  for (; j < m; ++j) sums(j, tail_sq_r, mz_r, mg_r);
-  const T tail_sq = lanes_sum<T>(tail_sq_l) + tail_sq_r;
-  const T mz = lanes_sum<T>(mz_l) + mz_r, mg = lanes_sum<T>(mg_l) + mg_r;
+    acc[0] += mj * mj;
+    acc[1] += mj * zj;
+    acc[2] += mj * gj;
+  });
+  const T tail_sq = s[0], mz = s[1], mg = s[2];
   const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
   const T uz = r.u1 * z[0] + r.sigma * mz;  // u^T z
   const T ug = r.u1 * g[0] + r.sigma * mg;  // u^T g
@@ -167,24 +155,21 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
   const T zp0 = -r.sigma * (z[0] - cz * r.u1);
   const T h0 = -r.sigma * (g[0] - cg * r.u1);
   gl[0] = k1 * g[0] + k2 * zp0 - k3 * r.u1;
-  // grad_loc_j, and h_t^T z'_t, |z'_t|^2 (lanes, then the rest).
-  auto grads = [&](int64_t j, auto& ht_v, auto& t2_v) {
-    using V = typename std::remove_reference<decltype(ht_v)>::type;
+  // grad_loc_j, and h_t^T z'_t, |z'_t|^2 (lanes).
+  T ht_t2[2];
+  lanes_accumulate<T>(1, m, ht_t2, [&](int64_t j, auto& acc) {
+    using V = typename std::remove_reference<decltype(acc[0])>::type;
     V mj, zj, gj;
     lanes_get(mj, mu, j, ls);
     lanes_get(zj, z, j, 1);
     lanes_get(gj, g, j, 1);
     const V zpj = cz * mj - r.sigma * zj;  // u_j = sigma mu_j
     const V hj = cg * mj - r.sigma * gj;
-    ht_v += hj * zpj;
-    t2_v += zpj * zpj;
+    acc[0] += hj * zpj;
+    acc[1] += zpj * zpj;
     lanes_put(gl, j, V(k1 * gj + k2 * zpj - (k3 * r.sigma) * mj));
-  };
-  Lanes<T> ht_l{}, t2_l{};
-  T ht_r = T(0), t2_r = T(0);
-  for (j = 1; j + L <= m; j += L) grads(j, ht_l, t2_l);
-  for (; j < m; ++j) grads(j, ht_r, t2_r);
-  const T ht = lanes_sum<T>(ht_l) + ht_r, t2 = lanes_sum<T>(t2_l) + t2_r;
+  });
+  const T ht = ht_t2[0], t2 = ht_t2[1];
   if (p.grad_kappa == nullptr) return;
   p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], h0, ht, t2);
 }
