@@ -90,7 +90,7 @@ HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
 // is a generic lambda; V = std::remove_reference_t<decltype(acc[0])>). The
 // groups' lanes are added in lanes_sum's order, then the rest.
 template <typename T, int K, typename Body>
-HVAE_HD void lanes_accumulate(int64_t begin, int64_t end, T (&sums)[K], Body&& body) {
+HVAE_LANES_FN void lanes_accumulate(int64_t begin, int64_t end, T (&sums)[K], Body&& body) {
   constexpr int L = lanes_count<T>();
   Lanes<T> acc_l[K];
   T acc_r[K];
