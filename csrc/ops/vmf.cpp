@@ -36,7 +36,8 @@ bool hint_pages(const at::Tensor& out) {
 
 template <typename T>
 void populate_rows(bool hint, T* out, int64_t m, int64_t begin, int64_t end) {
-  if (hint) populate_for_write(out + begin * m, (end - begin) * m * static_cast<int64_t>(sizeof(T)));
+  const int64_t bytes = (end - begin) * m * static_cast<int64_t>(sizeof(T));
+  if (hint) populate_for_write(out + begin * m, bytes);
 }
 
 std::tuple<at::Tensor, at::Tensor> sample_cpu(const char* op_name, const at::Tensor& loc,
