@@ -1,4 +1,4 @@
-// Philox4x32-10 for eight counters at once with AVX2 intrinsics (x86 CPU
+// Philox4x32-10 for sixteen counters at once with AVX2 intrinsics (x86 CPU
 // only). GCC vectorises philox_round's 32x32->64-bit products by widening
 // every word to 64 bits and packing the halves back with cross-lane
 // permutes, which makes a block ~8.5 ns; here the products of the even and
@@ -26,7 +26,7 @@ constexpr uint32_t kW0 = 0x9E3779B9u;
 constexpr uint32_t kW1 = 0xBB67AE85u;
 constexpr int kRounds = 10;
 
-// Blocks per call of words8x2: two groups of eight counters.
+// Blocks per call of words16: two groups of eight counters.
 constexpr int kLanes = 16;
 
 // High and low halves of x * m, lane by lane (unsigned 32-bit).
