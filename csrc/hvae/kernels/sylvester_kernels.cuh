@@ -135,6 +135,22 @@ struct SylvesterTriangleRing {
     int64_t row_stride;
   };
 
+  // The ring in dynamic shared memory, after the kernel's vector_elems
+  // vectors (sylvester_ring_offset).
+  static __device__ __forceinline__ SylvesterTriangleRing in_shared(const SylvesterParams<T>& p,
+                                                                    unsigned char* smem,
+                                                                    int64_t vector_elems) {
+    return {p, reinterpret_cast<T*>(smem) + sylvester_ring_offset(vector_elems, sizeof(T)),
+            sylvester_slot_elems(p.dim, sizeof(T))};
+  }
+
+  // How a pass reads what acquire returns: packed rows (the ring's slots, or
+  // a packed global factor), else factor f's own row stride.
+  __device__ __forceinline__ bool read_packed() const { return Slots > 0 || p.packed; }
+  __device__ __forceinline__ int64_t row_stride(const SylvesterFactor<T>& f) const {
+    return Slots > 0 ? 0 : f.row_stride;
+  }
+
   __device__ __forceinline__ Source source(int64_t q) const {
     const int64_t K = p.num_flows;
     const int64_t n = int64_t(blockIdx.x) + (q / (2 * K)) * int64_t(gridDim.x);
@@ -223,12 +239,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* d2s = a_s + D;
   T* bs = d2s + D;
   T* scratch = bs + D;
-  const SylvesterTriangleRing<Slots, false, T> ring{
-      p, reinterpret_cast<T*>(smem_raw) + sylvester_ring_offset(sylvester_forward_vector_elems(D), sizeof(T)),
-      sylvester_slot_elems(D, sizeof(T))};
-  // where the passes read the factors: the packed ring slots, or global
-  const bool read_packed = Slots > 0 || p.packed;
-  const int64_t rs1 = Slots > 0 ? 0 : p.r1.row_stride, rs2 = Slots > 0 ? 0 : p.r2.row_stride;
+  const auto ring =
+      SylvesterTriangleRing<Slots, false, T>::in_shared(p, smem_raw, sylvester_forward_vector_elems(D));
+  const bool read_packed = ring.read_packed();
+  const int64_t rs1 = ring.row_stride(p.r1), rs2 = ring.row_stride(p.r2);
   int64_t q = 0;
   ring.start();
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
@@ -300,11 +314,10 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   T* s = h + D;
   T* v = s + D;
   T* g = v + D;
-  const SylvesterTriangleRing<Slots, true, T> ring{
-      p, reinterpret_cast<T*>(smem_raw) + sylvester_ring_offset(sylvester_backward_vector_elems(D), sizeof(T)),
-      sylvester_slot_elems(D, sizeof(T))};
-  const bool read_packed = Slots > 0 || p.packed;
-  const int64_t rs1 = Slots > 0 ? 0 : p.r1.row_stride, rs2 = Slots > 0 ? 0 : p.r2.row_stride;
+  const auto ring =
+      SylvesterTriangleRing<Slots, true, T>::in_shared(p, smem_raw, sylvester_backward_vector_elems(D));
+  const bool read_packed = ring.read_packed();
+  const int64_t rs1 = ring.row_stride(p.r1), rs2 = ring.row_stride(p.r2);
   int64_t q = 0;
   ring.start();
   for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
