@@ -148,3 +148,39 @@ def test_special_values(dtype):
         a = op(g, vv, xx)
         b = op(torch.ones_like(g), vv, xx) * g
         torch.testing.assert_close(a, b)
+
+
+# log I_v(x) ~ v eta(x/v) + O(log v) with eta(z) = sqrt(1+z^2) + log(z/(1+sqrt(1+z^2))),
+# which crosses zero at z0 = 0.66274341934918...: there v eta is a small
+# difference of terms of size ~1.2 v, and the error of a direct evaluation grows
+# like v eps (1.3e-5 relative in float32 at v = 3430). Dense points around
+# x = z0 v for large orders, against mpmath at the exact (v, x) of each dtype.
+ETA_ZERO = 0.6627434193491816
+ETA_ZERO_TOL = {torch.float64: 1e-14, torch.float32: 3e-6}
+
+
+def _eta_zero_points(dtype):
+    np_dtype = np.float64 if dtype == torch.float64 else np.float32
+    orders = [10.0, 40.0, 99.5, 300.0, 1000.0, 3430.0, 10000.0]
+    if dtype == torch.float64:
+        orders = [o for o in orders if o >= 24.0]  # below that, the recurrence region
+    dz = np.concatenate([-np.logspace(-7, np.log10(0.3), 9), [0.0], np.logspace(-7, np.log10(0.3), 9)])
+    v = np.repeat(np.array(orders), dz.size).astype(np_dtype)
+    x = (v.astype(np.float64) * np.tile(ETA_ZERO + dz, len(orders))).astype(np_dtype)
+    return np.concatenate([v, np.array([3430.0], np_dtype)]), np.concatenate([x, np.array([2288.53], np_dtype)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_log_iv_near_the_zero_of_eta(dtype, device):
+    mpmath = pytest.importorskip("mpmath")
+    v_np, x_np = _eta_zero_points(dtype)
+    with mpmath.workdps(30):
+        want = np.array([float(mpmath.log(mpmath.besseli(mpmath.mpf(float(v)), mpmath.mpf(float(x)))))
+                         for v, x in zip(v_np, x_np)])
+    got = S.log_iv(torch.tensor(v_np, device=device), torch.tensor(x_np, device=device)).double().cpu().numpy()
+    err = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+    i = int(np.argmax(err))
+    tol = ETA_ZERO_TOL[dtype]
+    assert err[i] <= tol, (
+        f"log_iv [{dtype}] near eta's zero: scaled error {err[i]:.3e} > {tol:.0e} at v={v_np[i]!r}, "
+        f"x={x_np[i]!r}: got {got[i]!r}, want {want[i]!r}")
