@@ -594,6 +594,117 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
 }
 
 // ---------------------------------------------------------------------------
+// Forward of up to M rows of one data point at once (host, sample
+// dimensions): rows[0..count) are rows n of the same b, so they share every
+// triangle. The vectors are kept sample-minor (x[j M + l] is coordinate j of
+// lane l), so a triangle row times the M vectors is a broadcast of R_ij and
+// an M-wide multiply-add per j: no horizontal reductions (which the one-row
+// dot products of a short row spend most of their time in at D = 32) and
+// each R_ij loaded once for M samples. Lanes >= count repeat lane 0 and are
+// not written. The scalar work (tanh, the log-det terms) is the one-row
+// path's, element by element. Scratch: 3 D M elements.
+// ---------------------------------------------------------------------------
+
+template <int M, typename T>
+HVAE_HD void sylvester_forward_rows(const SylvesterParams<T>& p, const int64_t* rows, int count, T* __restrict__ w) {
+  const int64_t D = p.dim, K = p.num_flows;
+  T* __restrict__ zc = w;
+  T* __restrict__ u = w + D * M;
+  T* __restrict__ h = w + 2 * D * M;
+  const int64_t pb = sylvester_row(rows[0], p.batch).b;
+  for (int l = 0; l < M; ++l) {
+    const SylvesterRow rn = sylvester_row(rows[l < count ? l : 0], p.batch);
+    const T* zin = p.z + rn.s * p.z_sample_stride + rn.b * p.z_batch_stride;
+    for (int64_t j = 0; j < D; ++j) zc[j * M + l] = zin[j * p.z_dim_stride];
+  }
+  T total[M];
+  for (int l = 0; l < M; ++l) total[l] = T(0);
+  for (int64_t k = 0; k < K; ++k) {
+    const bool flip = p.flips(k);
+    const T* r1 = sylvester_factor_step(p.r1, pb, k);
+    const T* r2 = sylvester_factor_step(p.r2, pb, k);
+    const T* bk = p.b + pb * p.b_batch_stride + k * p.b_step_stride;
+    for (int64_t j = 0; j < D; ++j) {
+      const T* src = zc + (flip ? D - 1 - j : j) * M;
+      for (int l = 0; l < M; ++l) u[j * M + l] = src[l];
+    }
+    if (p.zs != nullptr) {
+      for (int l = 0; l < count; ++l) {
+        T* zs = p.zs + (rows[l] * K + k) * D;
+        for (int64_t j = 0; j < D; ++j) zs[j] = zc[j * M + l];
+      }
+    }
+    // a = R2 u + b (into h)
+    for (int64_t i = 0; i < D; ++i) {
+      const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
+      const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
+      const T bi = bk[i * p.b_dim_stride];
+      T acc[M];
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) acc[l] = t2 * u[i * M + l] + bi;
+      for (int64_t j = 1; j < D - i; ++j) {
+        const T r = row[j];
+        const T* x = u + (i + j) * M;
+        HVAE_SIMD
+        for (int l = 0; l < M; ++l) acc[l] += r * x[l];
+      }
+      for (int l = 0; l < M; ++l) h[i * M + l] = acc[l];
+    }
+    // h = tanh a and the log-det terms (as sylvester_forward_sample)
+    SylvesterLogSum<T> direct[M];
+    T stable[M];
+    for (int l = 0; l < M; ++l) stable[l] = T(0);
+    for (int64_t i = 0; i < D; ++i) {
+      const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
+      const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
+      const T t1 = sylvester_diag_value(d1, p.diag_tanh);
+      const T t2 = sylvester_diag_value(d2, p.diag_tanh);
+      for (int l = 0; l < M; ++l) {
+        const T a = h[i * M + l];
+        if (p.as != nullptr && l < count) p.as[(rows[l] * K + k) * D + i] = a;
+        const T hi = tanh_from_exp(a);
+        h[i * M + l] = hi;
+        const T q = T(1) + t1 * t2 * ((T(1) - hi) * (T(1) + hi));
+        if (!p.diag_tanh || q >= T(kSylvesterDirectQ)) {
+          direct[l].add(fabs_(q));
+        } else {
+          stable[l] += sylvester_log_q_stable(d1, d2, a, hi);
+        }
+      }
+    }
+    // z += P R1 h
+    for (int64_t i = 0; i < D; ++i) {
+      const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
+      const T t1 = sylvester_diag_value(row[0], p.diag_tanh);
+      T acc[M];
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) acc[l] = t1 * h[i * M + l];
+      for (int64_t j = 1; j < D - i; ++j) {
+        const T r = row[j];
+        const T* x = h + (i + j) * M;
+        HVAE_SIMD
+        for (int l = 0; l < M; ++l) acc[l] += r * x[l];
+      }
+      T* dst = zc + (flip ? D - 1 - i : i) * M;
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) dst[l] += acc[l];
+    }
+    for (int l = 0; l < count; ++l) {
+      const T step = direct[l].value() + stable[l];
+      if (p.per_step_logdet) {
+        p.logdet[rows[l] * K + k] = step;
+      } else {
+        total[l] += step;
+      }
+    }
+  }
+  for (int l = 0; l < count; ++l) {
+    if (!p.per_step_logdet) p.logdet[rows[l]] = total[l];
+    for (int64_t j = 0; j < D; ++j) p.z_out[rows[l] * D + j] = zc[j * M + l];
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Backward of one sample, steps in reverse order. Scratch: gz, u, h, s, v, g
 // of D elements each and dg of 3 D (R1's diagonals, their values and chain factors). With Accumulate the parameter gradients are added to
 // the buffers (zeroed; shared parameters: one accumulator per thread),

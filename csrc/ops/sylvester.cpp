@@ -51,13 +51,26 @@ void parallel_over_samples(int64_t batch, int64_t block, int64_t scratch_size, c
 // enough for the wider vectors to count.
 // [begin, end) are positions m = b S + s (sylvester_row_of_position): the S
 // rows of one data point run back to back, while its triangles are in cache.
+// With sample dimensions, kForwardLanes rows of one data point at a time
+// (sylvester_forward_rows: each triangle row read once for all of them, no
+// horizontal sums); the per-row function for S = 1.
+constexpr int kForwardLanes = 8;
+
 template <typename T>
 HVAE_CPU_CLONES void forward_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
                                    T* w) {
-  const int64_t D = p.dim;
-  for (int64_t m = begin; m < end; ++m) {
-    hvae::sylvester_forward_sample(p, hvae::sylvester_row_of_position(m, p.batch, p.samples), w, w + D,
-                                   w + 2 * D);
+  const int64_t D = p.dim, S = p.samples;
+  if (S == 1) {
+    for (int64_t m = begin; m < end; ++m) hvae::sylvester_forward_sample(p, m, w, w + D, w + 2 * D);
+    return;
+  }
+  int64_t rows[kForwardLanes];
+  for (int64_t m = begin; m < end;) {
+    // positions m = b S + s: a group never crosses into the next data point
+    const int64_t group_end = std::min(end, std::min(m + kForwardLanes, (m / S + 1) * S));
+    int count = 0;
+    for (; m < group_end; ++m) rows[count++] = hvae::sylvester_row_of_position(m, p.batch, S);
+    hvae::sylvester_forward_rows<kForwardLanes>(p, rows, count, w);
   }
 }
 
@@ -100,7 +113,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cpu", [&] {
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
       const int64_t D = launch.dim;
-      parallel_over_samples<scalar_t>(launch.rows(), grain_size(launch), 3 * D,
+      // blocks of whole lane groups when there are sample dimensions
+      const int64_t block = launch.samples == 1 ? grain_size(launch)
+                                                : (grain_size(launch) + kForwardLanes - 1) / kForwardLanes * kForwardLanes;
+      parallel_over_samples<scalar_t>(launch.rows(), block, 3 * D * kForwardLanes,
                                       [&](int64_t begin, int64_t end, scalar_t* w) {
                                         forward_range(p, begin, end, w);
                                       });
