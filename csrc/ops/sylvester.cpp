@@ -116,7 +116,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       // blocks of whole lane groups when there are sample dimensions
       const int64_t block = launch.samples == 1 ? grain_size(launch)
                                                 : (grain_size(launch) + kForwardLanes - 1) / kForwardLanes * kForwardLanes;
-      parallel_over_samples<scalar_t>(launch.rows(), block, 3 * D * kForwardLanes,
+      parallel_over_samples<scalar_t>(launch.rows(), block, 3 * D * (launch.samples == 1 ? 1 : kForwardLanes),
                                       [&](int64_t begin, int64_t end, scalar_t* w) {
                                         forward_range(p, begin, end, w);
                                       });
