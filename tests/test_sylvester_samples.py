@@ -162,7 +162,8 @@ def test_empty_sample_dimension():
 
 def test_mismatched_shapes_name_each_tensor():
     z, (r1, r2, b) = sample_params((2,), 4, 3, 5, packed=True, seed=23)
-    with pytest.raises(ValueError, match=r"b has shape \[3, 3, 5\].*\[4, K, 5\].*z \[\.\.\., B, D\] of shape \[2, 4, 5\]"):
+    expected_b = r"b has shape \[3, 3, 5\].*\[4, K, 5\].*z \[\.\.\., B, D\] of shape \[2, 4, 5\]"
+    with pytest.raises(ValueError, match=expected_b):
         sylvester_triangular(z, r1, r2, b[:3])
     with pytest.raises(ValueError, match=r"r2 has shape \[3, 3, 15\], expected .*\[4, 3, 15\].*\[2, 4, 5\]"):
         sylvester_triangular(z, r1, r2[:3], b, layout="packed")

@@ -114,8 +114,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
       const int64_t D = launch.dim;
       // blocks of whole lane groups when there are sample dimensions
-      const int64_t block = launch.samples == 1 ? grain_size(launch)
-                                                : (grain_size(launch) + kForwardLanes - 1) / kForwardLanes * kForwardLanes;
+      const int64_t grain = grain_size(launch);
+      const int64_t block =
+          launch.samples == 1 ? grain : (grain + kForwardLanes - 1) / kForwardLanes * kForwardLanes;
       parallel_over_samples<scalar_t>(launch.rows(), block, 3 * D * (launch.samples == 1 ? 1 : kForwardLanes),
                                       [&](int64_t begin, int64_t end, scalar_t* w) {
                                         forward_range(p, begin, end, w);
@@ -153,7 +154,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_backward_sa
   const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim, S = launch.samples;
   const int64_t F = hvae::sylvester_factor_size(D, launch.packed);
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunks = B >= 4 * threads ? 1 : std::max<int64_t>(1, std::min(S, (4 * threads + B - 1) / std::max<int64_t>(B, 1)));
+  const int64_t chunks =
+      B >= 4 * threads ? 1 : std::max<int64_t>(1, std::min(S, (4 * threads + B - 1) / std::max<int64_t>(B, 1)));
   const int64_t items = B * chunks;
   const int64_t workers = std::max<int64_t>(1, std::min(threads, items));
   const auto opts = gz.options();
