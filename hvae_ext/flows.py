@@ -81,10 +81,13 @@ class TriangularSylvester(nn.Module):
             :class:`TriangularSylvesterHead` emits.
 
     ``forward(z, r1, r2, b, per_step_logdet=False) -> (z_K, logdet)``:
-    z [B, D]; r1, r2 [B, K, D(D+1)/2] packed upper triangles (the order of
+    z [B, D], or [..., B, D] with leading sample dimensions (every
+    z[..., b, :] uses data point b's parameters, never copied per sample);
+    r1, r2 [B, K, D(D+1)/2] packed upper triangles (the order of
     ``torch.triu_indices(D, D)``) or [B, K, D, D] dense (lower triangle
     ignored), without the B dimension when shared by the batch; b [B, K, D]
-    or [K, D]. logdet is [B], or [B, K] with per_step_logdet. ``layout``
+    or [K, D]. z_K is shaped like z; logdet is [..., B], or [..., B, K]
+    with per_step_logdet. ``layout``
     ("dense" or "packed") overrides the op's reading of a 3-d factor
     (packed iff its shape is [B, K, T]).
     ``inverse(z_K, r1, r2, b) -> z`` undoes ``forward`` exactly (up to
@@ -99,8 +102,8 @@ class TriangularSylvester(nn.Module):
         self.diag_tanh = bool(diag_tanh)
 
     def _check(self, name: str, z: Tensor, b: Tensor) -> None:
-        if z.dim() != 2 or z.shape[1] != self.dim:
-            raise ValueError(f"{name} must have shape [B, {self.dim}] (dim={self.dim}), got {tuple(z.shape)}")
+        if z.dim() < 2 or z.shape[-1] != self.dim:
+            raise ValueError(f"{name} must have shape [..., B, {self.dim}] (dim={self.dim}), got {tuple(z.shape)}")
         if b.dim() not in (2, 3) or tuple(b.shape[-2:]) != (self.num_flows, self.dim):
             raise ValueError(
                 f"b must have shape [B, {self.num_flows}, {self.dim}] or [{self.num_flows}, {self.dim}] "
@@ -109,13 +112,13 @@ class TriangularSylvester(nn.Module):
 
     def forward(self, z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, per_step_logdet: bool = False,
                 layout: Optional[str] = None) -> Tuple[Tensor, Tensor]:
-        """(z_K [B, D], logdet [B] or [B, K]); shapes in the class docstring."""
+        """(z_K [..., B, D], logdet [..., B] or [..., B, K]); shapes in the class docstring."""
         self._check("z", z, b)
         return sylvester_triangular(z, r1, r2, b, permute=self._permute_arg(), per_step_logdet=per_step_logdet,
                                     diag_tanh=self.diag_tanh, layout=layout)
 
     def inverse(self, z_k: Tensor, r1: Tensor, r2: Tensor, b: Tensor, layout: Optional[str] = None) -> Tensor:
-        """z [B, D] with forward(z, r1, r2, b)[0] = z_k (not differentiable)."""
+        """z [..., B, D] with forward(z, r1, r2, b)[0] = z_k (not differentiable)."""
         self._check("z_k", z_k, b)
         return sylvester_triangular_inverse(z_k, r1, r2, b, permute=self._permute_arg(), diag_tanh=self.diag_tanh,
                                             layout=layout)
@@ -208,6 +211,12 @@ class AmortizedTriangularSylvester(nn.Module):
     z [B, D], h [B, feature_dim] (or [feature_dim]: parameters shared by the
     batch); logdet [B] (or [B, K] with per_step_logdet). ``inverse(z_K, h)`` recovers z. Starts as the identity
     (see :class:`TriangularSylvesterHead`).
+
+    Many samples per data point (importance sampling): z [..., B, D] with any
+    leading sample dimensions and h [B, feature_dim]; the head runs once on h
+    and the op applies data point b's flow to every z[..., b, :], so neither
+    h nor the flow parameters are repeated per sample. z_K is shaped like z,
+    logdet is [..., B].
     """
 
     def __init__(self, feature_dim: int, dim: int, num_flows: int, permute: Permute = "alternate",
@@ -217,12 +226,12 @@ class AmortizedTriangularSylvester(nn.Module):
         self.flow = TriangularSylvester(dim, num_flows, permute=permute, diag_tanh=True)
 
     def forward(self, z: Tensor, h: Tensor, per_step_logdet: bool = False) -> Tuple[Tensor, Tensor]:
-        """(z_K [B, D], logdet [B] or [B, K]) for z [B, D], h [B, feature_dim]."""
+        """(z_K [..., B, D], logdet [..., B] or [..., B, K]) for z [..., B, D], h [B, feature_dim]."""
         r1, r2, b = self._parameters_of(h)
         return self.flow(z, r1, r2, b, per_step_logdet=per_step_logdet, layout="packed")
 
     def inverse(self, z_k: Tensor, h: Tensor) -> Tensor:
-        """z_0 [B, D] with forward(z_0, h)[0] = z_k (not differentiable)."""
+        """z_0 [..., B, D] with forward(z_0, h)[0] = z_k (not differentiable)."""
         r1, r2, b = self._parameters_of(h)
         return self.flow.inverse(z_k, r1, r2, b, layout="packed")
 

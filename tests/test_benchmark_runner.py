@@ -142,6 +142,27 @@ def test_sylvester_suite_quick_cases():
     assert [g.shape for g in grads] == [(256, 16), (256, 4, 136), (256, 4, 136), (256, 4, 16)]
 
 
+def test_iwae_suite_quick_cases():
+    # The registered IWAE suite: the promised cases are in --quick with their
+    # targets and peak units (the samples' bytes); a small case's ours and
+    # baseline compute the same thing. Only the small case is run.
+    from benchmarks import suites  # noqa: F401  (registers the suites)
+
+    cases = list(SUITES["iwae"](["cpu"], [torch.float32, torch.float64], True))
+    by_name = {c.name: c for c in cases}
+    assert {c.dtype for c in cases} == {torch.float32}
+    target = by_name["T-SNF fwd S=256 B=64 D=32 K=8"]
+    assert target.target == 3.0 and list(target.baselines) == ["flattened copy"]
+    assert target.param_bytes == 4 * 256 * 64 * 32
+    vmf = by_name["vMF sample((2000,)) B=100 m=512"]
+    assert vmf.peak_target == 1.3 and vmf.param_bytes == 4 * 2000 * 100 * 512
+    small = by_name["T-SNF fwd S=64 B=16 D=16 K=4"]
+    (z_k, logdet), (z_f, logdet_f) = small.ours(), small.baselines["flattened copy"]()
+    assert z_k.shape == (64, 16, 16) and logdet.shape == (64, 16)
+    torch.testing.assert_close(z_k, z_f.view(64, 16, 16), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(logdet, logdet_f.view(64, 16), rtol=1e-5, atol=1e-5)
+
+
 def _tensors(out):
     if isinstance(out, torch.Tensor):
         return [out]

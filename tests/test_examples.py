@@ -111,6 +111,32 @@ def _small(name, **kw):
     return vae_train.TrainConfig(model=name, latent_dim=3, hidden=(32, 16), num_flows=2, batch_size=32, **kw)
 
 
+def _peak_cpu_bytes(fn):
+    """Peak bytes torch's CPU allocator holds during fn() beyond what was
+    live before (profiler memory events, as benchmarks/runner.py)."""
+    from benchmarks.runner import peak_bytes
+
+    return peak_bytes(fn, "cpu")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_log_likelihood_k5000_in_the_memory_of_one_chunk(name, digits):
+    """k = 5000 importance samples on the digits: sample dimensions (no
+    posterior parameter copied per sample) drawn a chunk at a time, so the
+    peak is that of k = chunk = 100, not 50x it (the memory rule of
+    docs/dropin.md)."""
+    torch.manual_seed(0)
+    model = build_model(name, digits.num_pixels, 4 if name != "svae" else 5).eval()
+    x = digits.x_test[:32]
+    g = torch.Generator().manual_seed(1)
+    small = _peak_cpu_bytes(lambda: log_likelihood(model, x, k=100, generator=g))
+    large = _peak_cpu_bytes(lambda: log_likelihood(model, x, k=5000, generator=g))
+    assert small is not None and large is not None
+    assert large <= 1.25 * small + (1 << 16), (small, large)
+    ll = log_likelihood(model, x, k=5000, generator=torch.Generator().manual_seed(2))
+    assert ll.shape == (32,) and torch.isfinite(ll).all()
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_same_seed_same_parameters(name, digits):
     # Initialisation, batch order and posterior samples all follow the seed.

@@ -230,17 +230,20 @@ def test_errors_name_the_argument():
         torch.ops.hvae.sylvester_triangular(z.half(), r1.half(), r2.half(), b.half(), [False] * 3, False)
     with pytest.raises(RuntimeError, match="same dtype"):
         sylvester_triangular(z.float(), r1, r2, b)
-    with pytest.raises(RuntimeError, match="r2"):
+    # shapes that do not line up: ValueError naming each tensor's shape and the expected one
+    with pytest.raises(ValueError, match=r"r2 has shape \[2, 3, 3, 3\], expected .* = \[2, 3, 4, 4\]"):
         sylvester_triangular(z, r1, r2[:, :, :3, :3], b)
     with pytest.raises(ValueError, match=r"3-d r1 must be packed per sample \[B, K, T\]"):
         sylvester_triangular(z, pack_triu(r1)[..., 1:], pack_triu(r2), b)
     with pytest.raises(RuntimeError, match="flips must have one entry per flow step"):
         torch.ops.hvae.sylvester_triangular(z, r1, r2, b, [True], False)
-    with pytest.raises(RuntimeError, match="b must have shape"):
+    with pytest.raises(ValueError, match=r"b has shape \[2, 3, 2\], expected \[B, K, D\] = \[2, K, 4\]"):
         sylvester_triangular(z, r1, r2, b[:, :, :2])
+    with pytest.raises(RuntimeError, match="b must have shape"):  # the op's own check
+        torch.ops.hvae.sylvester_triangular(z, r1, r2, b[:, :, :2], [False] * 3, False)
     with pytest.raises(ValueError, match="same layout"):
         sylvester_triangular(z, r1, pack_triu(r2), b)
-    with pytest.raises(ValueError, match=r"z must have shape \[B, D\]"):
+    with pytest.raises(ValueError, match=r"z must have shape \[\.\.\., B, D\]"):
         sylvester_triangular(z[0], r1, r2, b)
 
 

@@ -324,36 +324,48 @@ struct SylvesterFactor {
 };
 
 // Everything the forward, backward and inverse read (strides in elements).
+//
+// Sample dimensions: z has S rows per data point, [S, B, D] (the caller's
+// leading sample dimensions flattened into S); row n = s B + b of the
+// outputs (the order of z.reshape(-1, D)) uses data point b = n mod B's
+// parameters. S = 1 is the plain [B, D] call. The kernels run the S rows of
+// one b back to back, so that b's triangles are read from memory once and
+// then from cache (CPU) or L2 (CUDA).
 template <typename T>
 struct SylvesterParams {
-  int64_t batch, num_flows, dim;
+  int64_t batch, num_flows, dim;  // batch: B, the data points (parameter rows)
+  int64_t samples = 1;            // S >= 1 rows per data point; N = S B rows in all
+  int64_t sample_chunks = 1;      // CUDA forward: one b's S rows in this many blocks (divides S)
   bool packed, diag_tanh, per_step_logdet;
   SylvesterFlips flips;
-  const T* z;  // [B, D]: the input (forward), z_K (inverse)
-  int64_t z_batch_stride, z_dim_stride;
+  const T* z;  // [S, B, D]: the input (forward), z_K (inverse)
+  int64_t z_sample_stride = 0, z_batch_stride, z_dim_stride;
   SylvesterFactor<T> r1, r2;
   const T* b;
   int64_t b_batch_stride, b_step_stride, b_dim_stride;
-  // forward outputs (contiguous); zs/as null when not saved
-  T* z_out;      // [B, D]
-  T* logdet;     // [B] or [B, K]
-  T* zs;         // [B, K, D]: the input of each step
-  T* as;         // [B, K, D]: a = R2 P z + b of each step
+  // forward outputs (contiguous, indexed by the row n); zs/as null when not saved
+  T* z_out;      // [N, D]
+  T* logdet;     // [N] or [N, K]
+  T* zs;         // [N, K, D]: the input of each step
+  T* as;         // [N, K, D]: a = R2 P z + b of each step
+
+  HVAE_HD int64_t rows() const { return samples * batch; }
 };
 
 // What the backward adds: incoming gradients, saved steps, gradient outputs.
 template <typename T>
 struct SylvesterBackwardParams {
   SylvesterParams<T> fwd;
-  const T* grad_z_out;  // [B, D] strided
-  int64_t gz_batch_stride, gz_dim_stride;
-  const T* grad_logdet;  // [B] or [B, K] strided
-  int64_t gl_batch_stride, gl_step_stride;
-  const T* zs;  // saved, contiguous [B, K, D]
+  const T* grad_z_out;  // [S, B, D] strided
+  int64_t gz_sample_stride = 0, gz_batch_stride, gz_dim_stride;
+  const T* grad_logdet;  // [S, B] or [S, B, K] strided
+  int64_t gl_sample_stride = 0, gl_batch_stride, gl_step_stride;
+  const T* zs;  // saved, contiguous [N, K, D]
   const T* as;
-  T* grad_z;  // [B, D] contiguous
-  // Gradient buffers, contiguous [K, factor_size] / [K, D] per sample
-  // (batch stride 0 for the accumulators of shared parameters).
+  T* grad_z;  // [N, D] contiguous
+  // Gradient buffers, contiguous [K, factor_size] / [K, D] per data point b
+  // (batch stride 0 for the accumulators of shared parameters). With S > 1
+  // the kernels accumulate (Accumulate = true) the S rows of b into b's.
   T* grad_r1;
   T* grad_r2;
   T* grad_b;
@@ -363,6 +375,19 @@ struct SylvesterBackwardParams {
 template <typename T>
 HVAE_HD const T* sylvester_factor_step(const SylvesterFactor<T>& f, int64_t n, int64_t k) {
   return f.data + n * f.batch_stride + k * f.step_stride;
+}
+
+// Row n = s B + b of the sample dimensions: its data point b (whose
+// parameters it uses) and its sample s.
+struct SylvesterRow {
+  int64_t b, s;
+};
+HVAE_HD SylvesterRow sylvester_row(int64_t n, int64_t batch) { return {n % batch, n / batch}; }
+
+// The row a loop visits at position m when it runs the S rows of each data
+// point back to back (m = b S + s): n = s B + b. The identity when S = 1.
+HVAE_HD int64_t sylvester_row_of_position(int64_t m, int64_t batch, int64_t samples) {
+  return samples == 1 ? m : (m % samples) * batch + m / samples;
 }
 
 // ---------------------------------------------------------------------------
@@ -472,13 +497,16 @@ template <typename T>
 HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T* __restrict__ zc,
                                       T* __restrict__ u, T* __restrict__ h) {
   const int64_t D = p.dim, K = p.num_flows;
-  for (int64_t j = 0; j < D; ++j) zc[j] = p.z[n * p.z_batch_stride + j * p.z_dim_stride];
+  const SylvesterRow row_n = sylvester_row(n, p.batch);
+  const int64_t pb = row_n.b;  // the data point whose parameters row n uses
+  const T* zin = p.z + row_n.s * p.z_sample_stride + pb * p.z_batch_stride;
+  for (int64_t j = 0; j < D; ++j) zc[j] = zin[j * p.z_dim_stride];
   T total = T(0);
   for (int64_t k = 0; k < K; ++k) {
     const bool flip = p.flips(k);
-    const T* r1 = sylvester_factor_step(p.r1, n, k);
-    const T* r2 = sylvester_factor_step(p.r2, n, k);
-    const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
+    const T* r1 = sylvester_factor_step(p.r1, pb, k);
+    const T* r2 = sylvester_factor_step(p.r2, pb, k);
+    const T* bk = p.b + pb * p.b_batch_stride + k * p.b_step_stride;
     for (int64_t j = 0; j < D; ++j) u[j] = zc[flip ? D - 1 - j : j];
     if (p.zs != nullptr) {
       T* zs = p.zs + (n * K + k) * D;
@@ -536,7 +564,7 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
     const T step = direct.value() + stable;
     // z += P R1 h: row i of R1 h lands on coordinate P(i) (the old z is no
     // longer needed). The next step's R2 streams in meanwhile.
-    const T* r2_next = k + 1 < K ? sylvester_factor_step(p.r2, n, k + 1) : nullptr;
+    const T* r2_next = k + 1 < K ? sylvester_factor_step(p.r2, pb, k + 1) : nullptr;
     for (i = 0; i + 4 <= D; i += 4) {
       const T* q[4];
       T off[4];
@@ -563,6 +591,117 @@ HVAE_HD void sylvester_forward_sample(const SylvesterParams<T>& p, int64_t n, T*
   }
   if (!p.per_step_logdet) p.logdet[n] = total;
   for (int64_t j = 0; j < D; ++j) p.z_out[n * D + j] = zc[j];
+}
+
+// ---------------------------------------------------------------------------
+// Forward of up to M rows of one data point at once (host, sample
+// dimensions): rows[0..count) are rows n of the same b, so they share every
+// triangle. The vectors are kept sample-minor (x[j M + l] is coordinate j of
+// lane l), so a triangle row times the M vectors is a broadcast of R_ij and
+// an M-wide multiply-add per j: no horizontal reductions (which the one-row
+// dot products of a short row spend most of their time in at D = 32) and
+// each R_ij loaded once for M samples. Lanes >= count repeat lane 0 and are
+// not written. The scalar work (tanh, the log-det terms) is the one-row
+// path's, element by element. Scratch: 3 D M elements.
+// ---------------------------------------------------------------------------
+
+template <int M, typename T>
+HVAE_HD void sylvester_forward_rows(const SylvesterParams<T>& p, const int64_t* rows, int count, T* __restrict__ w) {
+  const int64_t D = p.dim, K = p.num_flows;
+  T* __restrict__ zc = w;
+  T* __restrict__ u = w + D * M;
+  T* __restrict__ h = w + 2 * D * M;
+  const int64_t pb = sylvester_row(rows[0], p.batch).b;
+  for (int l = 0; l < M; ++l) {
+    const SylvesterRow rn = sylvester_row(rows[l < count ? l : 0], p.batch);
+    const T* zin = p.z + rn.s * p.z_sample_stride + rn.b * p.z_batch_stride;
+    for (int64_t j = 0; j < D; ++j) zc[j * M + l] = zin[j * p.z_dim_stride];
+  }
+  T total[M];
+  for (int l = 0; l < M; ++l) total[l] = T(0);
+  for (int64_t k = 0; k < K; ++k) {
+    const bool flip = p.flips(k);
+    const T* r1 = sylvester_factor_step(p.r1, pb, k);
+    const T* r2 = sylvester_factor_step(p.r2, pb, k);
+    const T* bk = p.b + pb * p.b_batch_stride + k * p.b_step_stride;
+    for (int64_t j = 0; j < D; ++j) {
+      const T* src = zc + (flip ? D - 1 - j : j) * M;
+      for (int l = 0; l < M; ++l) u[j * M + l] = src[l];
+    }
+    if (p.zs != nullptr) {
+      for (int l = 0; l < count; ++l) {
+        T* zs = p.zs + (rows[l] * K + k) * D;
+        for (int64_t j = 0; j < D; ++j) zs[j] = zc[j * M + l];
+      }
+    }
+    // a = R2 u + b (into h)
+    for (int64_t i = 0; i < D; ++i) {
+      const T* row = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);
+      const T t2 = sylvester_diag_value(row[0], p.diag_tanh);
+      const T bi = bk[i * p.b_dim_stride];
+      T acc[M];
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) acc[l] = t2 * u[i * M + l] + bi;
+      for (int64_t j = 1; j < D - i; ++j) {
+        const T r = row[j];
+        const T* x = u + (i + j) * M;
+        HVAE_SIMD
+        for (int l = 0; l < M; ++l) acc[l] += r * x[l];
+      }
+      for (int l = 0; l < M; ++l) h[i * M + l] = acc[l];
+    }
+    // h = tanh a and the log-det terms (as sylvester_forward_sample)
+    SylvesterLogSum<T> direct[M];
+    T stable[M];
+    for (int l = 0; l < M; ++l) stable[l] = T(0);
+    for (int64_t i = 0; i < D; ++i) {
+      const T d1 = r1[sylvester_row_offset(i, D, p.r1.row_stride, p.packed)];
+      const T d2 = r2[sylvester_row_offset(i, D, p.r2.row_stride, p.packed)];
+      const T t1 = sylvester_diag_value(d1, p.diag_tanh);
+      const T t2 = sylvester_diag_value(d2, p.diag_tanh);
+      for (int l = 0; l < M; ++l) {
+        const T a = h[i * M + l];
+        if (p.as != nullptr && l < count) p.as[(rows[l] * K + k) * D + i] = a;
+        const T hi = tanh_from_exp(a);
+        h[i * M + l] = hi;
+        const T q = T(1) + t1 * t2 * ((T(1) - hi) * (T(1) + hi));
+        if (!p.diag_tanh || q >= T(kSylvesterDirectQ)) {
+          direct[l].add(fabs_(q));
+        } else {
+          stable[l] += sylvester_log_q_stable(d1, d2, a, hi);
+        }
+      }
+    }
+    // z += P R1 h
+    for (int64_t i = 0; i < D; ++i) {
+      const T* row = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
+      const T t1 = sylvester_diag_value(row[0], p.diag_tanh);
+      T acc[M];
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) acc[l] = t1 * h[i * M + l];
+      for (int64_t j = 1; j < D - i; ++j) {
+        const T r = row[j];
+        const T* x = h + (i + j) * M;
+        HVAE_SIMD
+        for (int l = 0; l < M; ++l) acc[l] += r * x[l];
+      }
+      T* dst = zc + (flip ? D - 1 - i : i) * M;
+      HVAE_SIMD
+      for (int l = 0; l < M; ++l) dst[l] += acc[l];
+    }
+    for (int l = 0; l < count; ++l) {
+      const T step = direct[l].value() + stable[l];
+      if (p.per_step_logdet) {
+        p.logdet[rows[l] * K + k] = step;
+      } else {
+        total[l] += step;
+      }
+    }
+  }
+  for (int l = 0; l < count; ++l) {
+    if (!p.per_step_logdet) p.logdet[rows[l]] = total[l];
+    for (int64_t j = 0; j < D; ++j) p.z_out[rows[l] * D + j] = zc[j * M + l];
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -622,23 +761,26 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
   const int64_t D = p.dim, K = p.num_flows;
   const int64_t F = sylvester_factor_size(D, p.packed);
   const int64_t grad_row_stride = D;  // dense gradient buffers are contiguous
-  for (int64_t j = 0; j < D; ++j) gz[j] = bp.grad_z_out[n * bp.gz_batch_stride + j * bp.gz_dim_stride];
+  const SylvesterRow row_n = sylvester_row(n, p.batch);
+  const int64_t pb = row_n.b;  // parameters and their gradient rows: data point b
+  const T* gz_in = bp.grad_z_out + row_n.s * bp.gz_sample_stride + pb * bp.gz_batch_stride;
+  const T* gl_in = bp.grad_logdet + row_n.s * bp.gl_sample_stride + pb * bp.gl_batch_stride;
+  for (int64_t j = 0; j < D; ++j) gz[j] = gz_in[j * bp.gz_dim_stride];
   for (int64_t k = K - 1; k >= 0; --k) {
     const bool flip = p.flips(k);
-    const T* r1 = sylvester_factor_step(p.r1, n, k);
-    const T* r2 = sylvester_factor_step(p.r2, n, k);
+    const T* r1 = sylvester_factor_step(p.r1, pb, k);
+    const T* r2 = sylvester_factor_step(p.r2, pb, k);
     // With a stage (stored gradients only: 2 F elements of cache-resident
     // scratch), the step's two gradient triangles are built there and then
     // streamed out whole (sylvester_stream_copy), so their destination lines
     // are never read; the diagonal updates of the R2 pass also stay in cache.
     const bool staged = !Accumulate && stage != nullptr;
-    T* const g1_out = bp.grad_r1 + n * bp.grad_r1_batch_stride + k * F;
-    T* const g2_out = bp.grad_r2 + n * bp.grad_r2_batch_stride + k * F;
+    T* const g1_out = bp.grad_r1 + pb * bp.grad_r1_batch_stride + k * F;
+    T* const g2_out = bp.grad_r2 + pb * bp.grad_r2_batch_stride + k * F;
     T* g1 = staged ? stage : g1_out;
     T* g2 = staged ? stage + F : g2_out;
-    T* gb = bp.grad_b + n * bp.grad_b_batch_stride + k * D;
-    const T gl = p.per_step_logdet ? bp.grad_logdet[n * bp.gl_batch_stride + k * bp.gl_step_stride]
-                                   : bp.grad_logdet[n * bp.gl_batch_stride];
+    T* gb = bp.grad_b + pb * bp.grad_b_batch_stride + k * D;
+    const T gl = p.per_step_logdet ? gl_in[k * bp.gl_step_stride] : gl_in[0];
     const T* zk = bp.zs + (n * K + k) * D;
     const T* ak = bp.as + (n * K + k) * D;
     for (int64_t j = 0; j < D; ++j) {
@@ -675,7 +817,7 @@ HVAE_HD void sylvester_backward_sample(const SylvesterBackwardParams<T>& bp, int
     // dR2 row i = ga_i u^T, gu += ga_i * row i; gz += P gu (gu kept in v,
     // free since the R1 loop)
     // (the previous step's R1 and its gradient rows are prefetched meanwhile)
-    const T* r1_next = k > 0 ? sylvester_factor_step(p.r1, n, k - 1) : nullptr;
+    const T* r1_next = k > 0 ? sylvester_factor_step(p.r1, pb, k - 1) : nullptr;
     T* g1_next = k > 0 && !staged ? g1 - F : nullptr;
     if (k > 0) {
       sylvester_prefetch(zk - D, D);
@@ -769,12 +911,15 @@ template <bool OneExp = false, typename T>
 HVAE_HD void sylvester_inverse_sample(const SylvesterParams<T>& p, int64_t n, T* __restrict__ zc,
                                       T* __restrict__ u, T* __restrict__ h) {
   const int64_t D = p.dim, K = p.num_flows;
-  for (int64_t j = 0; j < D; ++j) zc[j] = p.z[n * p.z_batch_stride + j * p.z_dim_stride];
+  const SylvesterRow row_n = sylvester_row(n, p.batch);
+  const int64_t pb = row_n.b;
+  const T* zin = p.z + row_n.s * p.z_sample_stride + pb * p.z_batch_stride;
+  for (int64_t j = 0; j < D; ++j) zc[j] = zin[j * p.z_dim_stride];
   for (int64_t k = K - 1; k >= 0; --k) {
     const bool flip = p.flips(k);
-    const T* r1 = sylvester_factor_step(p.r1, n, k);
-    const T* r2 = sylvester_factor_step(p.r2, n, k);
-    const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
+    const T* r1 = sylvester_factor_step(p.r1, pb, k);
+    const T* r2 = sylvester_factor_step(p.r2, pb, k);
+    const T* bk = p.b + pb * p.b_batch_stride + k * p.b_step_stride;
     for (int64_t i = D - 1; i >= 0; --i) {
       const T* row1 = r1 + sylvester_row_offset(i, D, p.r1.row_stride, p.packed);
       const T* row2 = r2 + sylvester_row_offset(i, D, p.r2.row_stride, p.packed);

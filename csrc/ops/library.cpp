@@ -36,11 +36,14 @@ TORCH_LIBRARY(hvae, m) {
       "bool packed, bool diag_tanh=False) -> Tensor");
 
   // von Mises-Fisher sampling on S^{m-1} (distributions.py). z: [N, m] samples,
-  // theta: [N] angle between z and loc (what the backward needs).
+  // theta: [N] angle between z and loc (what the backward needs); N = S B for
+  // loc [B, m] and num_samples = S (row s B + b drawn from loc row b).
   m.set_python_module("hvae_ext._ops.vmf");
-  m.def("vmf_sample(Tensor loc, Tensor kappa, Generator? generator=None) -> (Tensor z, Tensor theta)",
+  m.def("vmf_sample(Tensor loc, Tensor kappa, Generator? generator=None, int num_samples=1) "
+        "-> (Tensor z, Tensor theta)",
         {at::Tag::nondeterministic_seeded});
-  m.def("_vmf_sample_seeded(Tensor loc, Tensor kappa, int seed, int offset) -> (Tensor z, Tensor theta)");
+  m.def("_vmf_sample_seeded(Tensor loc, Tensor kappa, int seed, int offset, int num_samples=1) "
+        "-> (Tensor z, Tensor theta)");
   m.def("_vmf_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, Tensor kappa, "
         "bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
 }

@@ -49,22 +49,42 @@ void parallel_over_samples(int64_t batch, int64_t block, int64_t scratch_size, c
 // The per-sample loops, compiled for baseline x86-64 and for AVX2 + FMA
 // (cpu_clones.h): with the factors prefetched the row loops are compute-bound
 // enough for the wider vectors to count.
+// [begin, end) are positions m = b S + s (sylvester_row_of_position): the S
+// rows of one data point run back to back, while its triangles are in cache.
+// With sample dimensions, kForwardLanes rows of one data point at a time
+// (sylvester_forward_rows: each triangle row read once for all of them, no
+// horizontal sums); the per-row function for S = 1.
+constexpr int kForwardLanes = 8;
+
 template <typename T>
 HVAE_CPU_CLONES void forward_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
                                    T* w) {
-  const int64_t D = p.dim;
-  for (int64_t n = begin; n < end; ++n) hvae::sylvester_forward_sample(p, n, w, w + D, w + 2 * D);
+  const int64_t D = p.dim, S = p.samples;
+  if (S == 1) {
+    for (int64_t m = begin; m < end; ++m) hvae::sylvester_forward_sample(p, m, w, w + D, w + 2 * D);
+    return;
+  }
+  int64_t rows[kForwardLanes];
+  for (int64_t m = begin; m < end;) {
+    // positions m = b S + s: a group never crosses into the next data point
+    const int64_t group_end = std::min(end, std::min(m + kForwardLanes, (m / S + 1) * S));
+    int count = 0;
+    for (; m < group_end; ++m) rows[count++] = hvae::sylvester_row_of_position(m, p.batch, S);
+    hvae::sylvester_forward_rows<kForwardLanes>(p, rows, count, w);
+  }
 }
 
 // stage: null, or 2 F elements where the stored (per-sample) gradients of a
 // step are built before they are streamed out (see sylvester_backward_sample).
+// Positions [begin, end) as in forward_range.
 template <bool Accumulate, typename T>
 HVAE_CPU_CLONES void backward_range(const hvae::SylvesterBackwardParams<T>& q, int64_t begin,
                                     int64_t end, T* w, T* stage) {
   const int64_t D = q.fwd.dim;
-  for (int64_t n = begin; n < end; ++n) {
-    hvae::sylvester_backward_sample<Accumulate>(q, n, w, w + D, w + 2 * D, w + 3 * D, w + 4 * D,
-                                                w + 5 * D, w + 6 * D, stage);
+  for (int64_t m = begin; m < end; ++m) {
+    hvae::sylvester_backward_sample<Accumulate>(q, hvae::sylvester_row_of_position(m, q.fwd.batch, q.fwd.samples),
+                                                w, w + D, w + 2 * D, w + 3 * D, w + 4 * D, w + 5 * D,
+                                                w + 6 * D, stage);
   }
   hvae::sylvester_stream_fence();
 }
@@ -77,7 +97,10 @@ template <typename T>
 HVAE_CPU_CLONES void inverse_range(const hvae::SylvesterParams<T>& p, int64_t begin, int64_t end,
                                    T* w) {
   const int64_t D = p.dim;
-  for (int64_t n = begin; n < end; ++n) hvae::sylvester_inverse_sample<true>(p, n, w, w + D, w + 2 * D);
+  for (int64_t m = begin; m < end; ++m) {
+    hvae::sylvester_inverse_sample<true>(p, hvae::sylvester_row_of_position(m, p.batch, p.samples), w, w + D,
+                                         w + 2 * D);
+  }
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cpu(
@@ -86,11 +109,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular", z, r1, r2, b, flips,
                                                    packed, diag_tanh, per_step_logdet);
   SylvesterOutputs out = sylvester_allocate(launch, save_steps);
-  if (launch.batch > 0) {
+  if (launch.rows() > 0) {
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cpu", [&] {
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
       const int64_t D = launch.dim;
-      parallel_over_samples<scalar_t>(launch.batch, grain_size(launch), 3 * D,
+      // blocks of whole lane groups when there are sample dimensions
+      const int64_t grain = grain_size(launch);
+      const int64_t block =
+          launch.samples == 1 ? grain : (grain + kForwardLanes - 1) / kForwardLanes * kForwardLanes;
+      parallel_over_samples<scalar_t>(launch.rows(), block, 3 * D * (launch.samples == 1 ? 1 : kForwardLanes),
                                       [&](int64_t begin, int64_t end, scalar_t* w) {
                                         forward_range(p, begin, end, w);
                                       });
@@ -110,6 +137,72 @@ at::Tensor gradient_buffer(at::IntArrayRef sizes, const at::TensorOptions& opts,
   return t;
 }
 
+// The backward with sample dimensions (S > 1 rows per data point b): the
+// parameter gradients are summed over the samples inside the kernel, with no
+// per-sample [S, B, K, F] temporary. Work items are (b, chunk of b's
+// samples); an item's rows run back to back (b's triangles stay in cache) and
+// accumulate into zeroed gradient rows of b in buffer `chunk`, so no two
+// threads write the same element. Shared parameters accumulate into one
+// buffer per thread. With B large (>= 4 threads) an item is all of b's
+// samples and the per-b buffers are the outputs; a small B (one data point
+// evaluated with many samples, say) is split into C sample chunks so that
+// every thread has work, and the C buffers (C B K F elements, B small) are
+// summed at the end.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_backward_samples_cpu(
+    const SylvesterLaunch& launch, const at::Tensor& gz, const at::Tensor& gl, const at::Tensor& zs,
+    const at::Tensor& as) {
+  const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim, S = launch.samples;
+  const int64_t F = hvae::sylvester_factor_size(D, launch.packed);
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t chunks =
+      B >= 4 * threads ? 1 : std::max<int64_t>(1, std::min(S, (4 * threads + B - 1) / std::max<int64_t>(B, 1)));
+  const int64_t items = B * chunks;
+  const int64_t workers = std::max<int64_t>(1, std::min(threads, items));
+  const auto opts = gz.options();
+  // [chunks or workers (shared), B or -, K, size], zeroed: the kernels accumulate
+  auto factor_buffer = [&](bool shared, int64_t size) {
+    return gradient_buffer(shared ? std::vector<int64_t>{workers, K, size}
+                                  : std::vector<int64_t>{chunks, B, K, size},
+                           opts, true);
+  };
+  at::Tensor g_r1 = factor_buffer(launch.r1_shared, F);
+  at::Tensor g_r2 = factor_buffer(launch.r2_shared, F);
+  at::Tensor g_b = factor_buffer(launch.b_shared, D);
+  at::Tensor g_z = at::empty(launch.shape({B, D}), opts);
+  if (items > 0 && S > 0) {
+    AT_DISPATCH_FLOATING_TYPES(gz.scalar_type(), "sylvester_triangular_backward_cpu", [&] {
+      const hvae::SylvesterBackwardParams<scalar_t> bp =
+          sylvester_backward_params<scalar_t>(launch, gz, gl, zs, as, {g_z, g_r1, g_r2, g_b});
+      std::atomic<int64_t> next{0};
+      at::parallel_for(0, workers, 1, [&](int64_t w_begin, int64_t w_end) {
+        std::vector<scalar_t> scratch(10 * D);
+        for (int64_t w = w_begin; w < w_end; ++w) {
+          for (;;) {
+            const int64_t item = next.fetch_add(1, std::memory_order_relaxed);
+            if (item >= items) break;
+            const int64_t pb = item / chunks, c = item % chunks;
+            hvae::SylvesterBackwardParams<scalar_t> q = bp;
+            // shared: this worker's accumulator (batch stride 0); per data
+            // point: chunk c's buffer, rows by b
+            q.grad_r1 += launch.r1_shared ? w * K * F : c * B * K * F;
+            q.grad_r2 += launch.r2_shared ? w * K * F : c * B * K * F;
+            q.grad_b += launch.b_shared ? w * K * D : c * B * K * D;
+            const int64_t s0 = S * c / chunks, s1 = S * (c + 1) / chunks;
+            backward_range<true>(q, pb * S + s0, pb * S + s1, scratch.data(), static_cast<scalar_t*>(nullptr));
+          }
+        }
+      });
+    });
+  }
+  // sums over the workers or the sample chunks (a view when there is one)
+  auto reduce = [](const at::Tensor& g) { return g.size(0) == 1 ? g.select(0, 0) : g.sum(0); };
+  auto finish = [&](const at::Tensor& g, bool shared) {
+    return reduce(g).view(sylvester_factor_shape(launch, shared));
+  };
+  at::Tensor grad_b = reduce(g_b);
+  return {g_z, finish(g_r1, launch.r1_shared), finish(g_r2, launch.r2_shared), grad_b};
+}
+
 // Gradients of shared parameters are summed over the batch without a
 // per-sample temporary: the batch is cut into one chunk per thread, each chunk
 // accumulates into its own [K, F] buffer, and the buffers are summed at the end.
@@ -122,8 +215,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   // z itself is only needed for its shape: the saved z_steps[:, 0] is z.
   const SylvesterLaunch launch = sylvester_prepare(op_name, grad_z, r1, r2, b, flips, packed,
                                                    diag_tanh, per_step_logdet);
-  at::Tensor zs = z_steps, as = a_steps;
-  sylvester_check_backward(op_name, launch, grad_z, grad_logdet, zs, as);
+  at::Tensor gz = grad_z, gl = grad_logdet, zs = z_steps, as = a_steps;
+  sylvester_check_backward(op_name, launch, gz, gl, zs, as);
+  if (launch.samples != 1) return sylvester_backward_samples_cpu(launch, gz, gl, zs, as);
 
   const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
   const int64_t F = hvae::sylvester_factor_size(D, packed);
@@ -145,7 +239,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   if (B > 0) {
     AT_DISPATCH_FLOATING_TYPES(grad_z.scalar_type(), "sylvester_triangular_backward_cpu", [&] {
       const hvae::SylvesterBackwardParams<scalar_t> bp =
-          sylvester_backward_params<scalar_t>(launch, grad_z, grad_logdet, zs, as, {g_z, g_r1, g_r2, g_b});
+          sylvester_backward_params<scalar_t>(launch, gz, gl, zs, as, {g_z, g_r1, g_r2, g_b});
 
       auto run = [&](const hvae::SylvesterBackwardParams<scalar_t>& q, int64_t begin,
                      int64_t end) {
@@ -184,7 +278,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
     return g.view(sylvester_factor_shape(launch, shared));
   };
   at::Tensor grad_b = launch.b_shared ? g_b.sum(0) : g_b;
-  return {g_z, finish(g_r1, launch.r1_shared), finish(g_r2, launch.r2_shared), grad_b};
+  return {g_z.view(launch.shape({B, D})), finish(g_r1, launch.r1_shared), finish(g_r2, launch.r2_shared),
+          grad_b};
 }
 
 at::Tensor sylvester_triangular_inverse_cpu(const at::Tensor& z, const at::Tensor& r1,
@@ -192,14 +287,14 @@ at::Tensor sylvester_triangular_inverse_cpu(const at::Tensor& z, const at::Tenso
                                             c10::List<bool> flips, bool packed, bool diag_tanh) {
   const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular_inverse", z, r1, r2, b,
                                                    flips, packed, diag_tanh, false);
-  at::Tensor out = at::empty({launch.batch, launch.dim}, z.options());
-  if (launch.batch > 0) {
+  at::Tensor out = at::empty(launch.shape({launch.batch, launch.dim}), z.options());
+  if (launch.rows() > 0) {
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_inverse_cpu", [&] {
       SylvesterOutputs outputs;
       outputs.z_out = out;
       const hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, outputs);
       const int64_t D = launch.dim;
-      parallel_over_samples<scalar_t>(launch.batch, grain_size(launch), 3 * D,
+      parallel_over_samples<scalar_t>(launch.rows(), grain_size(launch), 3 * D,
                                       [&](int64_t begin, int64_t end, scalar_t* w) {
                                         inverse_range(p, begin, end, w);
                                       });

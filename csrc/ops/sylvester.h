@@ -4,6 +4,9 @@
 
 #include <ATen/ATen.h>
 
+#include <initializer_list>
+#include <vector>
+
 #include "hvae/sylvester.h"
 
 namespace hvae_ops {
@@ -12,13 +15,31 @@ namespace hvae_ops {
 // (the `packed` flag of the schema), so a tensor's dimension count says
 // whether it is shared: dense [B, K, D, D] / [K, D, D], packed [B, K, T] /
 // [K, T], b [B, K, D] / [K, D].
+//
+// z may have leading sample dimensions, [..., B, D]: `lead` keeps them and
+// `z` is the [S, B, D] view (S = their product; 1 for a plain [B, D] z)
+// that the kernels index; the parameters are per data point b or shared.
 struct SylvesterLaunch {
-  int64_t batch = 0, num_flows = 0, dim = 0;
+  int64_t batch = 0, num_flows = 0, dim = 0, samples = 1;
   bool packed = false, diag_tanh = false, per_step_logdet = false;
   bool r1_shared = false, r2_shared = false, b_shared = false;
-  at::Tensor z, r1, r2, b;  // r1, r2 with unit stride along a row
+  std::vector<int64_t> lead;  // the sample dimensions of z (empty: [B, D])
+  at::Tensor z, r1, r2, b;    // z [S, B, D]; r1, r2 with unit stride along a row
   hvae::SylvesterFlips flips{};
+
+  int64_t rows() const { return samples * batch; }
+  // lead + trailing: the shape of an output with the sample dimensions
+  std::vector<int64_t> shape(std::initializer_list<int64_t> trailing) const {
+    std::vector<int64_t> out(lead);
+    out.insert(out.end(), trailing);
+    return out;
+  }
 };
+
+// t [..., trailing dims] with the leading dimensions merged into one
+// ([S, ...]; a view where they are mergeable, as for contiguous or expanded
+// tensors), or t with a size-1 dimension in front when it has none.
+at::Tensor sylvester_merge_samples(const at::Tensor& t, int64_t trailing);
 
 SylvesterLaunch sylvester_prepare(const char* op_name, const at::Tensor& z, const at::Tensor& r1,
                                   const at::Tensor& r2, const at::Tensor& b,
@@ -32,10 +53,11 @@ struct SylvesterOutputs {
 };
 SylvesterOutputs sylvester_allocate(const SylvesterLaunch& launch, bool save_steps);
 
-// Checks the backward's extra operands against the launch and makes the
-// saved steps contiguous.
+// Checks the backward's extra operands against the launch, makes the saved
+// steps contiguous and merges the sample dimensions of grad_z and
+// grad_logdet (to [S, B, D] and [S, B] / [S, B, K]) in place.
 void sylvester_check_backward(const char* op_name, const SylvesterLaunch& launch,
-                              const at::Tensor& grad_z, const at::Tensor& grad_logdet,
+                              at::Tensor& grad_z, at::Tensor& grad_logdet,
                               at::Tensor& z_steps, at::Tensor& a_steps);
 
 // Shape of a parameter's gradient when it is shared ([K, ...]) or not.
@@ -57,6 +79,8 @@ hvae::SylvesterParams<T> sylvester_params(const SylvesterLaunch& launch,
                                           const SylvesterOutputs& out) {
   hvae::SylvesterParams<T> p;
   p.batch = launch.batch;
+  p.samples = launch.samples;
+  p.sample_chunks = 1;
   p.num_flows = launch.num_flows;
   p.dim = launch.dim;
   p.packed = launch.packed;
@@ -64,8 +88,9 @@ hvae::SylvesterParams<T> sylvester_params(const SylvesterLaunch& launch,
   p.per_step_logdet = launch.per_step_logdet;
   p.flips = launch.flips;
   p.z = launch.z.const_data_ptr<T>();
-  p.z_batch_stride = launch.z.stride(0);
-  p.z_dim_stride = launch.z.stride(1);
+  p.z_sample_stride = launch.z.stride(0);
+  p.z_batch_stride = launch.z.stride(1);
+  p.z_dim_stride = launch.z.stride(2);
   p.r1 = sylvester_factor<T>(launch.r1, launch.r1_shared, launch.packed);
   p.r2 = sylvester_factor<T>(launch.r2, launch.r2_shared, launch.packed);
   p.b = launch.b.const_data_ptr<T>();
@@ -99,12 +124,15 @@ hvae::SylvesterBackwardParams<T> sylvester_backward_params(const SylvesterLaunch
   const int64_t F = hvae::sylvester_factor_size(D, launch.packed);
   hvae::SylvesterBackwardParams<T> bp;
   bp.fwd = sylvester_params<T>(launch, SylvesterOutputs{});
+  // grad_z [S, B, D] and grad_logdet [S, B] / [S, B, K] (sylvester_check_backward)
   bp.grad_z_out = grad_z.const_data_ptr<T>();
-  bp.gz_batch_stride = grad_z.stride(0);
-  bp.gz_dim_stride = grad_z.stride(1);
+  bp.gz_sample_stride = grad_z.stride(0);
+  bp.gz_batch_stride = grad_z.stride(1);
+  bp.gz_dim_stride = grad_z.stride(2);
   bp.grad_logdet = grad_logdet.const_data_ptr<T>();
-  bp.gl_batch_stride = grad_logdet.stride(0);
-  bp.gl_step_stride = launch.per_step_logdet ? grad_logdet.stride(1) : 0;
+  bp.gl_sample_stride = grad_logdet.stride(0);
+  bp.gl_batch_stride = grad_logdet.stride(1);
+  bp.gl_step_stride = launch.per_step_logdet ? grad_logdet.stride(2) : 0;
   bp.zs = z_steps.const_data_ptr<T>();
   bp.as = a_steps.const_data_ptr<T>();
   bp.grad_z = g.grad_z.mutable_data_ptr<T>();

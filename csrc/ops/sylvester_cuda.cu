@@ -57,6 +57,19 @@ int64_t resident_blocks(Kernel kernel, size_t bytes) {
   return int64_t(std::max(per_sm, 1)) * at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
 }
 
+// Forward with sample dimensions: one data point's S rows are cut into C
+// chunks of S / C rows (C divides S), a block's unit of work
+// (sylvester_block_row), so that a small batch with many samples still fills
+// the GPU: the largest divisor C of S with B C <= the resident blocks
+// (rounded up). Each chunk reads b's triangles from DRAM about once.
+int64_t sample_chunks(int64_t batch, int64_t samples, int64_t resident) {
+  const int64_t want = std::max<int64_t>(1, (resident + batch - 1) / std::max<int64_t>(batch, 1));
+  for (int64_t c = std::min(want, samples); c > 1; --c) {
+    if (samples % c == 0) return c;
+  }
+  return 1;
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_cuda(
     const at::Tensor& z, const at::Tensor& r1, const at::Tensor& r2, const at::Tensor& b,
     c10::List<bool> flips, bool packed, bool per_step_logdet, bool diag_tanh, bool save_steps) {
@@ -65,7 +78,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   const SylvesterLaunch launch =
       sylvester_prepare(op_name, z, r1, r2, b, flips, packed, diag_tanh, per_step_logdet);
   SylvesterOutputs out = sylvester_allocate(launch, save_steps);
-  if (launch.batch > 0) {
+  if (launch.rows() > 0) {
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_cuda", [&] {
       const int64_t elem = sizeof(scalar_t);
@@ -76,9 +89,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
                     : slots == 2 ? hvae::sylvester_forward_kernel<2, scalar_t>
                                  : hvae::sylvester_forward_kernel<0, scalar_t>;
       reserve_shared_memory(kernel, bytes, op_name, launch.dim);
-      const int64_t blocks = std::min({launch.batch, kMaxGrid, resident_blocks(kernel, bytes)});
-      kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(
-          sylvester_params<scalar_t>(launch, out));
+      const int64_t resident = resident_blocks(kernel, bytes);
+      hvae::SylvesterParams<scalar_t> p = sylvester_params<scalar_t>(launch, out);
+      p.sample_chunks = sample_chunks(launch.batch, launch.samples, resident);
+      const int64_t blocks = std::min({launch.batch * p.sample_chunks, kMaxGrid, resident});
+      kernel<<<static_cast<unsigned>(blocks), hvae::kSylvesterThreads, bytes, stream>>>(p);
     });
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
@@ -94,16 +109,21 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   const c10::cuda::CUDAGuard guard(grad_z.device());
   const SylvesterLaunch launch = sylvester_prepare(op_name, grad_z, r1, r2, b, flips, packed,
                                                    diag_tanh, per_step_logdet);
-  at::Tensor zs = z_steps, as = a_steps;
-  sylvester_check_backward(op_name, launch, grad_z, grad_logdet, zs, as);
+  at::Tensor gz = grad_z, gl = grad_logdet, zs = z_steps, as = a_steps;
+  sylvester_check_backward(op_name, launch, gz, gl, zs, as);
 
   const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
   const int64_t F = hvae::sylvester_factor_size(D, packed);
-  const bool any_shared = launch.r1_shared || launch.r2_shared || launch.b_shared;
+  // With sample dimensions (S != 1) one block runs all S rows of its data
+  // point and accumulates b's gradient rows (zeroed buffers), as the shared
+  // parameters' slices do: sums over samples without atomics or a per-sample
+  // temporary.
+  const bool shared_params = launch.r1_shared || launch.r2_shared || launch.b_shared;
+  const bool any_shared = shared_params || launch.samples != 1;  // the accumulating kernel
   const auto opts = grad_z.options();
   const auto* props = at::cuda::getCurrentDeviceProperties();
   int64_t blocks = std::max<int64_t>(1, std::min(B, kMaxGrid));
-  if (any_shared) {
+  if (shared_params) {
     const int64_t per_block = std::max<int64_t>(1, 2 * K * F * int64_t(grad_z.element_size()));
     blocks = std::min<int64_t>(B, int64_t(props->multiProcessorCount) * 4);
     blocks = std::max<int64_t>(1, std::min(blocks, kAccumulatorBytes / per_block));
@@ -117,13 +137,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sylvester_triangular_
   at::Tensor g_b = launch.b_shared ? at::zeros({blocks, K, D}, opts)
                : any_shared        ? at::zeros({B, K, D}, opts)
                                    : at::empty({B, K, D}, opts);
-  at::Tensor g_z = at::empty({B, D}, opts);
+  at::Tensor g_z = at::empty(launch.shape({B, D}), opts);
 
-  if (B > 0) {
+  if (launch.rows() > 0) {
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES(grad_z.scalar_type(), "sylvester_triangular_backward_cuda", [&] {
       const hvae::SylvesterBackwardParams<scalar_t> bp =
-          sylvester_backward_params<scalar_t>(launch, grad_z, grad_logdet, zs, as, {g_z, g_r1, g_r2, g_b});
+          sylvester_backward_params<scalar_t>(launch, gz, gl, zs, as, {g_z, g_r1, g_r2, g_b});
       const int64_t elem = sizeof(scalar_t);
       const int64_t vectors = hvae::sylvester_backward_vector_elems(D);
       const int slots = ring_slots(vectors, D, elem);
@@ -155,11 +175,11 @@ at::Tensor sylvester_triangular_inverse_cuda(const at::Tensor& z, const at::Tens
   const c10::cuda::CUDAGuard guard(z.device());
   const SylvesterLaunch launch = sylvester_prepare("sylvester_triangular_inverse", z, r1, r2, b,
                                                    flips, packed, diag_tanh, false);
-  at::Tensor out = at::empty({launch.batch, launch.dim}, z.options());
-  if (launch.batch > 0) {
+  at::Tensor out = at::empty(launch.shape({launch.batch, launch.dim}), z.options());
+  if (launch.rows() > 0) {
     constexpr int kThreads = 128;
-    const int64_t blocks = std::min<int64_t>((launch.batch + kThreads - 1) / kThreads, kMaxGrid);
-    at::Tensor workspace = at::empty({launch.batch, 3 * launch.dim}, z.options());
+    const int64_t blocks = std::min<int64_t>((launch.rows() + kThreads - 1) / kThreads, kMaxGrid);
+    at::Tensor workspace = at::empty({launch.rows(), 3 * launch.dim}, z.options());
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "sylvester_triangular_inverse_cuda", [&] {
       SylvesterOutputs outputs;

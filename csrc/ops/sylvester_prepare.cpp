@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <c10/util/accumulate.h>
+
 namespace hvae_ops {
 namespace {
 
@@ -23,7 +25,8 @@ bool check_factor(const char* op_name, const char* arg, const at::Tensor& r, boo
     TORCH_CHECK(shared ? r.sizes().equals({num_flows, tri})
                        : (r.dim() == 3 && r.sizes().equals({batch, num_flows, tri})),
                 op_name, ": packed ", arg, " must have shape [B, K, T] = [", batch, ", ", num_flows,
-                ", ", tri, "] or [K, T] = [", num_flows, ", ", tri, "], got ", shape_str(r));
+                ", ", tri, "] or [K, T] = [", num_flows, ", ", tri, "] (B, D from z [..., B, D]), got ",
+                shape_str(r));
     return shared;
   }
   const bool shared = r.dim() == 3;
@@ -59,18 +62,20 @@ SylvesterLaunch sylvester_prepare(const char* op_name, const at::Tensor& z, cons
                 ": z, r1, r2 and b must be on the same device, got z on ", z.device(), ", r1 on ",
                 r1.device(), ", r2 on ", r2.device(), ", b on ", b.device());
   }
-  TORCH_CHECK(z.dim() == 2, op_name, ": z must have shape [B, D], got ", shape_str(z));
+  TORCH_CHECK(z.dim() >= 2, op_name, ": z must have shape [..., B, D], got ", shape_str(z));
   TORCH_CHECK(b.dim() == 2 || b.dim() == 3, op_name,
               ": b must have shape [B, K, D] or [K, D], got ", shape_str(b));
 
   SylvesterLaunch launch;
-  launch.batch = z.size(0);
-  launch.dim = z.size(1);
+  launch.batch = z.size(-2);
+  launch.dim = z.size(-1);
+  launch.lead.assign(z.sizes().begin(), z.sizes().end() - 2);
+  launch.samples = c10::multiply_integers(launch.lead);
   launch.b_shared = b.dim() == 2;
   launch.num_flows = b.size(-2);
   TORCH_CHECK(b.size(-1) == launch.dim && (launch.b_shared || b.size(0) == launch.batch), op_name,
               ": b must have shape [B, K, D] or [K, D] with B = ", launch.batch, ", D = ",
-              launch.dim, ", got ", shape_str(b));
+              launch.dim, " (z [..., B, D] has shape ", shape_str(z), "), got ", shape_str(b));
   TORCH_CHECK(launch.num_flows <= hvae::kSylvesterMaxFlows, op_name, ": at most ",
               hvae::kSylvesterMaxFlows, " flow steps per call, got K = ", launch.num_flows);
   TORCH_CHECK(static_cast<int64_t>(flips.size()) == launch.num_flows, op_name,
@@ -83,7 +88,7 @@ SylvesterLaunch sylvester_prepare(const char* op_name, const at::Tensor& z, cons
       check_factor(op_name, "r1", r1, packed, launch.batch, launch.num_flows, launch.dim);
   launch.r2_shared =
       check_factor(op_name, "r2", r2, packed, launch.batch, launch.num_flows, launch.dim);
-  launch.z = z;
+  launch.z = sylvester_merge_samples(z, 2);
   launch.r1 = unit_row_stride(r1);
   launch.r2 = unit_row_stride(r2);
   launch.b = b;
@@ -93,19 +98,24 @@ SylvesterLaunch sylvester_prepare(const char* op_name, const at::Tensor& z, cons
   return launch;
 }
 
+at::Tensor sylvester_merge_samples(const at::Tensor& t, int64_t trailing) {
+  if (t.dim() == trailing) return t.unsqueeze(0);
+  return t.flatten(0, t.dim() - trailing - 1);
+}
+
 SylvesterOutputs sylvester_allocate(const SylvesterLaunch& launch, bool save_steps) {
   const auto opts = launch.z.options();
   const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
   SylvesterOutputs out;
-  out.z_out = at::empty({B, D}, opts);
-  out.logdet = launch.per_step_logdet ? at::empty({B, K}, opts) : at::empty({B}, opts);
-  out.z_steps = save_steps ? at::empty({B, K, D}, opts) : at::empty({0}, opts);
-  out.a_steps = save_steps ? at::empty({B, K, D}, opts) : at::empty({0}, opts);
+  out.z_out = at::empty(launch.shape({B, D}), opts);
+  out.logdet = at::empty(launch.per_step_logdet ? launch.shape({B, K}) : launch.shape({B}), opts);
+  out.z_steps = save_steps ? at::empty(launch.shape({B, K, D}), opts) : at::empty({0}, opts);
+  out.a_steps = save_steps ? at::empty(launch.shape({B, K, D}), opts) : at::empty({0}, opts);
   return out;
 }
 
 void sylvester_check_backward(const char* op_name, const SylvesterLaunch& launch,
-                              const at::Tensor& grad_z, const at::Tensor& grad_logdet,
+                              at::Tensor& grad_z, at::Tensor& grad_logdet,
                               at::Tensor& z_steps, at::Tensor& a_steps) {
   const int64_t B = launch.batch, K = launch.num_flows, D = launch.dim;
   for (const at::Tensor* t : std::initializer_list<const at::Tensor*>{&grad_z, &grad_logdet, &z_steps, &a_steps}) {
@@ -113,19 +123,17 @@ void sylvester_check_backward(const char* op_name, const SylvesterLaunch& launch
     TORCH_CHECK(t->scalar_type() == launch.z.scalar_type() && t->device() == launch.z.device(),
                 op_name, ": gradients and saved steps must match the parameters' dtype and device");
   }
-  TORCH_CHECK(grad_z.sizes().equals({B, D}), op_name, ": grad_z must have shape [", B, ", ", D,
-              "], got ", shape_str(grad_z));
-  if (launch.per_step_logdet) {
-    TORCH_CHECK(grad_logdet.sizes().equals({B, K}), op_name, ": grad_logdet must have shape [",
-                B, ", ", K, "], got ", shape_str(grad_logdet));
-  } else {
-    TORCH_CHECK(grad_logdet.sizes().equals({B}), op_name, ": grad_logdet must have shape [", B,
-                "], got ", shape_str(grad_logdet));
-  }
-  TORCH_CHECK(z_steps.sizes().equals({B, K, D}) && a_steps.sizes().equals({B, K, D}), op_name,
-              ": z_steps and a_steps must have shape [", B, ", ", K, ", ", D,
-              "] (run the forward with save_steps=True), got ", shape_str(z_steps), " and ",
+  // grad_z gave the launch its shape ([..., B, D]); the others must match it
+  const std::vector<int64_t> logdet_shape = launch.per_step_logdet ? launch.shape({B, K}) : launch.shape({B});
+  TORCH_CHECK(grad_logdet.sizes().equals(logdet_shape), op_name, ": grad_logdet must have shape ",
+              c10::IntArrayRef(logdet_shape), " (grad_z ", shape_str(grad_z), "), got ", shape_str(grad_logdet));
+  const std::vector<int64_t> steps_shape = launch.shape({B, K, D});
+  TORCH_CHECK(z_steps.sizes().equals(steps_shape) && a_steps.sizes().equals(steps_shape), op_name,
+              ": z_steps and a_steps must have shape ", c10::IntArrayRef(steps_shape),
+              " (run the forward with save_steps=True), got ", shape_str(z_steps), " and ",
               shape_str(a_steps));
+  grad_z = launch.z;  // sylvester_prepare merged grad_z's sample dimensions
+  grad_logdet = sylvester_merge_samples(grad_logdet, launch.per_step_logdet ? 2 : 1);
   z_steps = z_steps.contiguous();
   a_steps = a_steps.contiguous();
 }

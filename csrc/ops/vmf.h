@@ -9,26 +9,33 @@
 namespace hvae_ops {
 
 // Checked inputs and allocated outputs of one vmf_sample launch.
+// With num_samples = S the outputs have n = S B rows, row i = s B + b drawn
+// from loc row b (no copies of loc or kappa; the draws equal those of the
+// call with loc and kappa repeated S times, since the streams are keyed by i).
 struct VmfSampleLaunch {
-  at::Tensor loc;    // [n, m]
-  at::Tensor kappa;  // [n] (possibly stride 0)
+  at::Tensor loc;    // [B, m]
+  at::Tensor kappa;  // [B] (possibly stride 0)
   at::Tensor z;      // [n, m] contiguous output
   at::Tensor theta;  // [n] output
   int64_t n = 0;
   int64_t m = 0;
+  int64_t batch = 0;  // B
 };
 
 VmfSampleLaunch vmf_sample_prepare(const char* op_name, const at::Tensor& loc,
-                                   const at::Tensor& kappa);
+                                   const at::Tensor& kappa, int64_t num_samples);
 
 // Checked inputs and allocated outputs of one _vmf_sample_backward launch.
+// grad_z, z [n, m] and theta [n] have S = n / B rows per row of loc [B, m];
+// the gradients [B, m] / [B] are summed over the samples.
 struct VmfBackwardLaunch {
   at::Tensor grad_z, z, theta, loc, kappa;  // grad_z, z, theta contiguous
-  at::Tensor grad_loc;                      // [n, m] contiguous output
-  at::Tensor grad_kappa;                    // [n] output (zeros unless requested)
+  at::Tensor grad_loc;                      // [B, m] contiguous output
+  at::Tensor grad_kappa;                    // [B] output (zeros unless requested)
   bool need_kappa = true;
   int64_t n = 0;
   int64_t m = 0;
+  int64_t batch = 0;  // B
 };
 
 VmfBackwardLaunch vmf_backward_prepare(const at::Tensor& grad_z, const at::Tensor& z,
@@ -51,6 +58,7 @@ hvae::VmfSampleParams<T> vmf_sample_params(const VmfSampleLaunch& l, uint64_t se
   p.kappa_stride = l.kappa.stride(0);
   p.n = l.n;
   p.m = l.m;
+  p.batch = l.batch;
   p.seed = seed;
   p.offset = offset;
   return p;
@@ -71,6 +79,7 @@ hvae::VmfBackwardParams<T> vmf_backward_params(const VmfBackwardLaunch& l) {
   p.kappa_stride = l.kappa.stride(0);
   p.n = l.n;
   p.m = l.m;
+  p.batch = l.batch;
   return p;
 }
 

@@ -7,7 +7,8 @@
 // then dominates rsample + backward. Here forward and backward stay in C++.
 //
 //   vmf_sample, _vmf_sample_seeded:  z, theta = op(loc, kappa, ...); theta is
-//       not differentiable; the backward is _vmf_sample_backward.
+//       not differentiable; the backward is _vmf_sample_backward, which sums
+//       the gradients of num_samples > 1 samples per row of loc itself.
 //   _vmf_sample_backward: has no derivative; asking for one (double backward)
 //       raises NotImplementedError instead of silently giving zero.
 #include <optional>
@@ -27,19 +28,20 @@ using Pair = std::tuple<at::Tensor, at::Tensor>;
 // The ops' kernels below autograd (CPU, CUDA, or the fake kernel under
 // torch.compile): the caller holds an AutoDispatchBelowADInplaceOrView guard.
 Pair sample_below_autograd(const at::Tensor& loc, const at::Tensor& kappa,
-                           const std::optional<at::Generator>& generator) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("hvae::vmf_sample", "")
-                             .typed<Pair(const at::Tensor&, const at::Tensor&, std::optional<at::Generator>)>();
-  return op.call(loc, kappa, generator);
+                           const std::optional<at::Generator>& generator, int64_t num_samples) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("hvae::vmf_sample", "")
+          .typed<Pair(const at::Tensor&, const at::Tensor&, std::optional<at::Generator>, int64_t)>();
+  return op.call(loc, kappa, generator, num_samples);
 }
 
 Pair seeded_below_autograd(const at::Tensor& loc, const at::Tensor& kappa, int64_t seed,
-                           int64_t offset) {
+                           int64_t offset, int64_t num_samples) {
   static const auto op = c10::Dispatcher::singleton()
                              .findSchemaOrThrow("hvae::_vmf_sample_seeded", "")
-                             .typed<Pair(const at::Tensor&, const at::Tensor&, int64_t, int64_t)>();
-  return op.call(loc, kappa, seed, offset);
+                             .typed<Pair(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>();
+  return op.call(loc, kappa, seed, offset, num_samples);
 }
 
 Pair backward_below_autograd(const at::Tensor& grad_z, const at::Tensor& z,
@@ -96,23 +98,9 @@ variable_list sample_backward(AutogradContext* ctx, const variable_list& grads, 
 class VmfSampleFunction : public torch::autograd::Function<VmfSampleFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& loc, const at::Tensor& kappa,
-                               const std::optional<at::Generator>& generator) {
+                               const std::optional<at::Generator>& generator, int64_t num_samples) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    const auto [z, theta] = sample_below_autograd(loc, kappa, generator);
-    save_sample(ctx, loc, kappa, z, theta);
-    return {z, theta};
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return sample_backward(ctx, grads, 1);
-  }
-};
-
-class VmfSampleSeededFunction : public torch::autograd::Function<VmfSampleSeededFunction> {
- public:
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& loc, const at::Tensor& kappa,
-                               int64_t seed, int64_t offset) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    const auto [z, theta] = seeded_below_autograd(loc, kappa, seed, offset);
+    const auto [z, theta] = sample_below_autograd(loc, kappa, generator, num_samples);
     save_sample(ctx, loc, kappa, z, theta);
     return {z, theta};
   }
@@ -121,15 +109,29 @@ class VmfSampleSeededFunction : public torch::autograd::Function<VmfSampleSeeded
   }
 };
 
+class VmfSampleSeededFunction : public torch::autograd::Function<VmfSampleSeededFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& loc, const at::Tensor& kappa,
+                               int64_t seed, int64_t offset, int64_t num_samples) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    const auto [z, theta] = seeded_below_autograd(loc, kappa, seed, offset, num_samples);
+    save_sample(ctx, loc, kappa, z, theta);
+    return {z, theta};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return sample_backward(ctx, grads, 3);
+  }
+};
+
 Pair vmf_sample_autograd(const at::Tensor& loc, const at::Tensor& kappa,
-                         std::optional<at::Generator> generator) {
-  const variable_list r = VmfSampleFunction::apply(loc, kappa, generator);
+                         std::optional<at::Generator> generator, int64_t num_samples) {
+  const variable_list r = VmfSampleFunction::apply(loc, kappa, generator, num_samples);
   return {r[0], r[1]};
 }
 
 Pair vmf_sample_seeded_autograd(const at::Tensor& loc, const at::Tensor& kappa, int64_t seed,
-                                int64_t offset) {
-  const variable_list r = VmfSampleSeededFunction::apply(loc, kappa, seed, offset);
+                                int64_t offset, int64_t num_samples) {
+  const variable_list r = VmfSampleSeededFunction::apply(loc, kappa, seed, offset, num_samples);
   return {r[0], r[1]};
 }
 

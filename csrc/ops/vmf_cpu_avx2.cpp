@@ -38,6 +38,13 @@ void backward_range(const void* params, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) hvae_avx2::hvae::vmf_backward_one<T>(p, i);
 }
 
+template <typename T>
+void backward_sum(const void* params, int64_t b, int64_t s0, int64_t s1, void* gl_sum, void* gk_sum, void* row) {
+  const auto& p = *static_cast<const hvae_avx2::hvae::VmfBackwardParams<T>*>(params);
+  hvae_avx2::hvae::vmf_backward_sum<T>(p, b, s0, s1, static_cast<T*>(gl_sum), static_cast<T*>(gk_sum),
+                                       static_cast<T*>(row));
+}
+
 }  // namespace
 #pragma GCC pop_options
 #else
@@ -77,6 +84,19 @@ void vmf_backward_range_avx2(const void* params, bool is_double, int64_t begin, 
   }
 #else
   (void)params, (void)is_double, (void)begin, (void)end;
+#endif
+}
+
+void vmf_backward_sum_avx2(const void* params, bool is_double, int64_t b, int64_t s0, int64_t s1, void* gl_sum,
+                           void* gk_sum, void* row) {
+#if HVAE_VMF_AVX2
+  if (is_double) {
+    backward_sum<double>(params, b, s0, s1, gl_sum, gk_sum, row);
+  } else {
+    backward_sum<float>(params, b, s0, s1, gl_sum, gk_sum, row);
+  }
+#else
+  (void)params, (void)is_double, (void)b, (void)s0, (void)s1, (void)gl_sum, (void)gk_sum, (void)row;
 #endif
 }
 

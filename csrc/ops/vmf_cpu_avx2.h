@@ -13,5 +13,8 @@ bool vmf_cpu_avx2_available();
 // to a hvae::VmfSampleParams<T> / hvae::VmfBackwardParams<T>.
 void vmf_sample_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end);
 void vmf_backward_range_avx2(const void* params, bool is_double, int64_t begin, int64_t end);
+// vmf_backward_sum (batch entry b, samples [s0, s1)); gl_sum, gk_sum, row are T*.
+void vmf_backward_sum_avx2(const void* params, bool is_double, int64_t b, int64_t s0, int64_t s1, void* gl_sum,
+                           void* gk_sum, void* row);
 
 }  // namespace hvae_ops

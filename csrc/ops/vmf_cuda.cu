@@ -77,9 +77,10 @@ void launch_sample(const VmfSampleLaunch& l, Rng rng) {
 }
 
 std::tuple<at::Tensor, at::Tensor> vmf_sample_cuda(const at::Tensor& loc, const at::Tensor& kappa,
-                                                   std::optional<at::Generator> generator) {
+                                                   std::optional<at::Generator> generator,
+                                                   int64_t num_samples) {
   const c10::cuda::CUDAGuard guard(loc.device());
-  VmfSampleLaunch l = vmf_sample_prepare("vmf_sample", loc, kappa);
+  VmfSampleLaunch l = vmf_sample_prepare("vmf_sample", loc, kappa, num_samples);
   if (l.n == 0) return {l.z, l.theta};
   auto* gen = at::get_generator_or_default<at::CUDAGeneratorImpl>(
       generator, at::cuda::detail::getDefaultCUDAGenerator(loc.device().index()));
@@ -94,9 +95,9 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_cuda(const at::Tensor& loc, const 
 
 std::tuple<at::Tensor, at::Tensor> vmf_sample_seeded_cuda(const at::Tensor& loc,
                                                           const at::Tensor& kappa, int64_t seed,
-                                                          int64_t offset) {
+                                                          int64_t offset, int64_t num_samples) {
   const c10::cuda::CUDAGuard guard(loc.device());
-  VmfSampleLaunch l = vmf_sample_prepare("_vmf_sample_seeded", loc, kappa);
+  VmfSampleLaunch l = vmf_sample_prepare("_vmf_sample_seeded", loc, kappa, num_samples);
   if (l.n == 0) return {l.z, l.theta};
   launch_sample(l, hvae::VmfFixedSeed{static_cast<uint64_t>(seed), static_cast<uint64_t>(offset)});
   return {l.z, l.theta};
@@ -110,11 +111,19 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cuda(const at::Tensor& gr
                                                             bool need_kappa) {
   const c10::cuda::CUDAGuard guard(loc.device());
   VmfBackwardLaunch l = vmf_backward_prepare(grad_z, z, theta, loc, kappa, need_kappa);
-  if (l.n == 0) return {l.grad_loc, l.grad_kappa};
+  if (l.n == 0) return {l.grad_loc.zero_(), l.grad_kappa.zero_()};
+  // S = n / B > 1 samples per row of loc: the kernels write each sample's
+  // gradient row into a temporary [S, B, m] that one reduction kernel sums
+  // (deterministic; the CPU sums inside its loop instead, see vmf.cpp).
+  const bool samples = l.n != l.batch;
+  at::Tensor rows_loc = samples ? at::empty({l.n, l.m}, l.grad_loc.options()) : l.grad_loc;
+  at::Tensor rows_kappa = samples ? at::zeros({l.n}, l.grad_loc.options()) : l.grad_kappa;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   const LaunchShape shape = launch_shape(l.n, l.m);
   AT_DISPATCH_FLOATING_TYPES(l.grad_loc.scalar_type(), "hvae_vmf_backward", [&] {
-    const hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
+    hvae::VmfBackwardParams<scalar_t> p = vmf_backward_params<scalar_t>(l);
+    p.grad_loc = rows_loc.mutable_data_ptr<scalar_t>();
+    p.grad_kappa = l.need_kappa ? rows_kappa.mutable_data_ptr<scalar_t>() : nullptr;
     if (shape.warp) {
       hvae::vmf_backward_warp_kernel<scalar_t><<<shape.blocks, shape.threads, 0, stream>>>(p, shape.tile);
     } else {
@@ -122,7 +131,8 @@ std::tuple<at::Tensor, at::Tensor> vmf_sample_backward_cuda(const at::Tensor& gr
     }
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return {l.grad_loc, l.grad_kappa};
+  if (!samples) return {l.grad_loc, l.grad_kappa};
+  return {rows_loc.view({-1, l.batch, l.m}).sum(0), rows_kappa.view({-1, l.batch}).sum(0)};
 }
 
 }  // namespace

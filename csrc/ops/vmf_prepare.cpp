@@ -34,18 +34,20 @@ uint64_t vmf_offset_increment(at::ScalarType dtype, int64_t m) {
 }
 
 VmfSampleLaunch vmf_sample_prepare(const char* op_name, const at::Tensor& loc,
-                                   const at::Tensor& kappa) {
+                                   const at::Tensor& kappa, int64_t num_samples) {
   check_float_tensor(op_name, "loc", loc);
   check_float_tensor(op_name, "kappa", kappa);
   check_like(op_name, "kappa", kappa, loc, "loc");
   TORCH_CHECK(loc.dim() == 2, op_name, ": loc must have shape [N, m], got ", loc.sizes());
   TORCH_CHECK(loc.size(1) >= 2, op_name, ": loc must have m >= 2 columns (points on S^{m-1}), got m = ",
               loc.size(1));
+  TORCH_CHECK(num_samples >= 0, op_name, ": num_samples must be >= 0, got ", num_samples);
   VmfSampleLaunch l;
-  l.n = loc.size(0);
+  l.batch = loc.size(0);
+  l.n = num_samples * l.batch;
   l.m = loc.size(1);
   l.loc = loc;
-  l.kappa = kappa_view(op_name, kappa, l.n);
+  l.kappa = kappa_view(op_name, kappa, l.batch);
   l.z = at::empty({l.n, l.m}, loc.options().memory_format(at::MemoryFormat::Contiguous));
   l.theta = at::empty({l.n}, loc.options());
   return l;
@@ -63,22 +65,26 @@ VmfBackwardLaunch vmf_backward_prepare(const at::Tensor& grad_z, const at::Tenso
   }
   TORCH_CHECK(loc.dim() == 2 && loc.size(1) >= 2, op_name, ": loc must have shape [N, m], m >= 2, got ",
               loc.sizes());
-  TORCH_CHECK(grad_z.sizes() == loc.sizes() && z.sizes() == loc.sizes(), op_name,
-              ": grad_z and z must have the shape of loc ", loc.sizes(), ", got ", grad_z.sizes(),
-              " and ", z.sizes());
-  TORCH_CHECK(theta.dim() == 1 && theta.size(0) == loc.size(0), op_name,
-              ": theta must have shape [N], got ", theta.sizes());
+  // z [S B, m]: S samples per row of loc [B, m]
+  const int64_t B = loc.size(0), n = z.dim() == 2 ? z.size(0) : -1;
+  TORCH_CHECK(z.dim() == 2 && z.size(1) == loc.size(1) && (B == 0 ? n == 0 : n % B == 0) &&
+                  grad_z.sizes() == z.sizes(), op_name,
+              ": z and grad_z must have shape [S B, m] for loc [B, m] = ", loc.sizes(),
+              " (S samples per row of loc), got ", z.sizes(), " and ", grad_z.sizes());
+  TORCH_CHECK(theta.dim() == 1 && theta.size(0) == n, op_name, ": theta must have shape [", n,
+              "] (one angle per row of z), got ", theta.sizes());
   VmfBackwardLaunch l;
-  l.n = loc.size(0);
+  l.n = n;
+  l.batch = B;
   l.m = loc.size(1);
   l.grad_z = grad_z.contiguous();
   l.z = z.contiguous();
   l.theta = theta.contiguous();
   l.loc = loc;
-  l.kappa = kappa_view(op_name, kappa, l.n);
+  l.kappa = kappa_view(op_name, kappa, B);
   l.need_kappa = need_kappa;
-  l.grad_loc = at::empty({l.n, l.m}, loc.options());
-  l.grad_kappa = need_kappa ? at::empty({l.n}, loc.options()) : at::zeros({l.n}, loc.options());
+  l.grad_loc = at::empty({B, l.m}, loc.options());
+  l.grad_kappa = need_kappa ? at::empty({B}, loc.options()) : at::zeros({B}, loc.options());
   return l;
 }
 

@@ -170,11 +170,10 @@ class SylvesterVAE(GaussianVAE):
 
     def sample(self, h, n, generator=None):
         z0, log_q0 = self._base_sample(h, n, generator)
-        b = h.shape[0]
-        # The flow takes one row of parameters per sample: repeat h over the n draws.
-        hn = h.unsqueeze(0).expand(n, b, h.shape[-1]).reshape(n * b, -1)
-        zk, logdet = self.flow(z0.reshape(n * b, -1), hn)
-        return zk.view(n, b, -1), log_q0 - logdet.view(n, b)
+        # z0 [n, B, d] with h [B, H]: the head runs once and every draw of
+        # data point b uses b's flow parameters in place (no repeat over n).
+        zk, logdet = self.flow(z0, h)
+        return zk, log_q0 - logdet
 
     def kl(self, h: Tensor) -> None:
         return None

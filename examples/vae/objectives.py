@@ -59,12 +59,22 @@ def log_weights(model: VAE, x: Tensor, n: int, generator: Optional[torch.Generat
 @torch.no_grad()
 def log_likelihood(model: VAE, x: Tensor, k: int = 500, chunk: int = 100,
                    generator: Optional[torch.Generator] = None) -> Tensor:
-    """Importance-sampled log p(x) with k samples, [B]; the samples are drawn
-    ``chunk`` at a time to bound memory (k * B * P decoder outputs at once
-    otherwise)."""
+    """Importance-sampled log p(x) with k samples, [B].
+
+    Memory: the encoder runs once; the samples are drawn ``chunk`` at a time
+    as [chunk, B, d] sample dimensions of the posterior (vMF
+    ``rsample((chunk,))``, the T-SNF op on z0 [chunk, B, d] with the flow
+    parameters of h [B, H] computed once), so no posterior parameter is
+    copied per sample; the log-mean-exp is kept running. What grows with k
+    is only the time: peak memory is that of ``chunk`` samples (the decoder's
+    chunk * B * P outputs dominate), whatever k (docs/dropin.md)."""
     if k < 1 or chunk < 1:
         raise ValueError(f"k and chunk must be >= 1, got k={k}, chunk={chunk}")
-    parts = []
+    h = model.encode(x)
+    total = None
     for start in range(0, k, chunk):
-        parts.append(log_weights(model, x, min(chunk, k - start), generator=generator))
-    return torch.logsumexp(torch.cat(parts, 0), dim=0) - math.log(k)
+        z, log_q = model.sample(h, min(chunk, k - start), generator=generator)
+        log_w = model.log_likelihood(x, z) + model.log_prior(z) - log_q
+        part = torch.logsumexp(log_w, dim=0)
+        total = part if total is None else torch.logaddexp(total, part)
+    return total - math.log(k)

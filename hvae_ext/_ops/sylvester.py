@@ -117,12 +117,29 @@ def _is_packed(name: str, r: Tensor, batch: int, num_flows: int, dim: int, layou
     )
 
 
+def _check_factor_shape(name: str, r: Tensor, packed: bool, z: Tensor, batch: int, num_flows: int, dim: int) -> None:
+    inner = [num_flows, triangle_size(dim)] if packed else [num_flows, dim, dim]
+    if list(r.shape) not in (inner, [batch] + inner):
+        kind = "[B, K, T] or [K, T]" if packed else "[B, K, D, D] or [K, D, D]"
+        raise ValueError(
+            f"{name} has shape {list(r.shape)}, expected {kind} = {[batch] + inner} or {inner} "
+            f"({'packed' if packed else 'dense'}; B = {batch}, D = {dim} from z [..., B, D] of shape "
+            f"{list(z.shape)}, K = {num_flows} from b)"
+        )
+
+
 def _prepare(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, permute: Permute, layout: Optional[str]):
-    if z.dim() != 2:
-        raise ValueError(f"z must have shape [B, D], got {tuple(z.shape)}")
-    if b.dim() not in (2, 3):
-        raise ValueError(f"b must have shape [B, K, D] or [K, D], got {tuple(b.shape)}")
-    batch, dim = z.shape
+    """Checks the shapes (z [..., B, D]: any leading sample dimensions, with
+    the parameters of data point b used by every z[..., b, :]) and returns
+    (flips, packed)."""
+    if z.dim() < 2:
+        raise ValueError(f"z must have shape [..., B, D], got {list(z.shape)}")
+    batch, dim = z.shape[-2:]
+    if b.dim() not in (2, 3) or b.shape[-1] != dim or (b.dim() == 3 and b.shape[0] != batch):
+        raise ValueError(
+            f"b has shape {list(b.shape)}, expected [B, K, D] = [{batch}, K, {dim}] or [K, D] = [K, {dim}] "
+            f"(B = {batch}, D = {dim} from z [..., B, D] of shape {list(z.shape)})"
+        )
     num_flows = b.shape[-2]
     packed1 = _is_packed("r1", r1, batch, num_flows, dim, layout)
     packed2 = _is_packed("r2", r2, batch, num_flows, dim, layout)
@@ -131,6 +148,8 @@ def _prepare(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, permute: Permute, lay
             f"r1 and r2 must use the same layout, got r1 {tuple(r1.shape)} "
             f"({'packed' if packed1 else 'dense'}) and r2 {tuple(r2.shape)} ({'packed' if packed2 else 'dense'})"
         )
+    _check_factor_shape("r1", r1, packed1, z, batch, num_flows, dim)
+    _check_factor_shape("r2", r2, packed2, z, batch, num_flows, dim)
     return flip_schedule(permute, num_flows), packed1
 
 
@@ -168,7 +187,10 @@ def sylvester_triangular(
     with P_k the identity or the reversal of the coordinates (``permute``).
 
     Args:
-        z: [B, D].
+        z: [..., B, D]: B data points, with any leading sample dimensions
+            (importance samples, say): z[..., b, :] all use data point b's
+            parameters, which are read once per data point and never copied
+            per sample (docs/sylvester.md, "Sample dimensions").
         r1, r2: upper-triangular factors, dense [B, K, D, D] (the strict lower
             triangle is ignored, and gets a zero gradient) or packed
             [B, K, T], T = D(D+1)/2, in torch.triu_indices(D, D) order; without
@@ -187,7 +209,7 @@ def sylvester_triangular(
     results rounded to the input dtype.
 
     Returns:
-        (z_K [B, D], log|det dz_K/dz| [B] or [B, K]).
+        (z_K [..., B, D], log|det dz_K/dz| [..., B] or [..., B, K]).
     """
     flips, packed = _prepare(z, r1, r2, b, permute, layout)
     z, r1, r2, b, dtype = _to_compute_dtype(z, r1, r2, b)
@@ -209,8 +231,9 @@ def sylvester_triangular_inverse(
     diag_tanh: bool = False,
     layout: Optional[str] = None,
 ) -> Tensor:
-    """The exact inverse of sylvester_triangular: z_K [B, D] -> z [B, D], for
-    the same r1, r2, b, permute, diag_tanh and layout (shapes as there).
+    """The exact inverse of sylvester_triangular: z_K [..., B, D] -> z
+    [..., B, D], for the same r1, r2, b, permute, diag_tanh and layout
+    (shapes as there, sample dimensions included).
 
     Each step is undone coordinate by coordinate, last first, by solving the
     monotone scalar equation x + r1_ii tanh(r2_ii x + c) = rhs with a
@@ -230,11 +253,12 @@ def sylvester_triangular_inverse(
 
 @torch.library.register_fake("hvae::sylvester_triangular")
 def _fake_forward(z, r1, r2, b, flips, packed, per_step_logdet=False, diag_tanh=False, save_steps=False):
-    batch, dim = z.shape
+    rows = tuple(z.shape[:-1])  # sample dimensions and B
+    dim = z.shape[-1]
     num_flows = b.shape[-2]
-    logdet = z.new_empty((batch, num_flows) if per_step_logdet else (batch,))
-    steps = (batch, num_flows, dim) if save_steps else (0,)
-    return z.new_empty((batch, dim)), logdet, z.new_empty(steps), z.new_empty(steps)
+    logdet = z.new_empty(rows + ((num_flows,) if per_step_logdet else ()))
+    steps = rows + (num_flows, dim) if save_steps else (0,)
+    return z.new_empty(rows + (dim,)), logdet, z.new_empty(steps), z.new_empty(steps)
 
 
 @torch.library.register_fake("hvae::_sylvester_triangular_backward")

@@ -169,10 +169,13 @@ class VonMisesFisher(Distribution):
         ``generator`` (an extension of the torch.distributions signature) is
         the torch.Generator of loc's device to draw from."""
         shape = self._extended_shape(sample_shape)
-        n = shape[:-1].numel()
-        loc = self.loc.expand(shape).reshape(n, self.m)
-        kappa = self.concentration.expand(shape[:-1]).reshape(n)
-        return vmf_rsample(loc, kappa, generator=generator).reshape(shape)
+        # S samples of each of the B batch entries in one call without copies
+        # of loc or kappa per sample: row s B + b is sample s of entry b, the
+        # order (and so the draws) of loc expanded to `shape` and flattened
+        loc = self.loc.reshape(-1, self.m)
+        kappa = self.concentration.reshape(-1)
+        num_samples = torch.Size(sample_shape).numel()
+        return vmf_rsample(loc, kappa, generator=generator, num_samples=num_samples).view(shape)
 
     def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
         """``rsample`` without gradients, same shape and draws."""

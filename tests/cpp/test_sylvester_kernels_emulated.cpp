@@ -36,18 +36,22 @@ struct Case {
   int grid;
   int slots;  // ring slots of the factor triangles (0: read from global memory)
   int skew;   // elements the factors start past an aligned allocation (16-byte copies' edges)
+  int64_t S = 1;       // samples per data point: z [S, B, D], rows n = s B + b
+  int64_t chunks = 1;  // forward: blocks per data point's samples (divides S)
 };
 
 class EmulatedKernels : public ::testing::TestWithParam<Case> {};
 
 TEST_P(EmulatedKernels, MatchHostFunctions) {
   const Case c = GetParam();
-  const int64_t B = c.B, K = c.K, D = c.D;
+  const int64_t B = c.B, K = c.K, D = c.D, S = c.S, N = c.S * c.B;
+  // with samples the gradient rows of b are summed over its rows (accumulated)
+  const bool accumulate = c.shared || S > 1;
   const int64_t F = hvae::sylvester_factor_size(D, c.packed);
   const int64_t PB = c.shared ? 1 : B;  // parameter batch
   std::mt19937_64 rng(static_cast<unsigned>(B * 131 + D * 7 + K));
   std::normal_distribution<double> normal;
-  std::vector<double> z(B * D), r1_store(PB * K * F + c.skew), r2_store(PB * K * F + c.skew), b(PB * K * D);
+  std::vector<double> z(N * D), r1_store(PB * K * F + c.skew), r2_store(PB * K * F + c.skew), b(PB * K * D);
   double* r1 = r1_store.data() + c.skew;
   double* r2 = r2_store.data() + c.skew;
   for (auto& x : z) x = normal(rng);
@@ -65,6 +69,8 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
 
   hvae::SylvesterParams<double> p{};
   p.batch = B;
+  p.samples = S;
+  p.sample_chunks = c.chunks;
   p.num_flows = K;
   p.dim = D;
   p.packed = c.packed;
@@ -74,6 +80,7 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     if (k % 2 == 1) p.flips.words[k >> 5] |= 1u << (k & 31);
   }
   p.z = z.data();
+  p.z_sample_stride = B * D;
   p.z_batch_stride = D;
   p.z_dim_stride = 1;
   p.r1 = {r1, c.shared ? 0 : K * F, F, c.packed ? 0 : D};
@@ -82,10 +89,10 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   p.b_batch_stride = c.shared ? 0 : K * D;
   p.b_step_stride = D;
   p.b_dim_stride = 1;
-  const int64_t L = c.per_step ? B * K : B;
+  const int64_t L = c.per_step ? N * K : N;
 
   // forward: host reference, then the emulated kernel
-  std::vector<double> z_host(B * D), ld_host(L), zs_host(B * K * D), as_host(B * K * D);
+  std::vector<double> z_host(N * D), ld_host(L), zs_host(N * K * D), as_host(N * K * D);
   {
     auto q = p;
     q.z_out = z_host.data();
@@ -93,9 +100,9 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.zs = zs_host.data();
     q.as = as_host.data();
     std::vector<double> w(3 * D);
-    for (int64_t n = 0; n < B; ++n) hvae::sylvester_forward_sample(q, n, w.data(), w.data() + D, w.data() + 2 * D);
+    for (int64_t n = 0; n < N; ++n) hvae::sylvester_forward_sample(q, n, w.data(), w.data() + D, w.data() + 2 * D);
   }
-  std::vector<double> z_dev(B * D, -1), ld_dev(L, -1), zs_dev(B * K * D, -1), as_dev(B * K * D, -1);
+  std::vector<double> z_dev(N * D, -1), ld_dev(L, -1), zs_dev(N * K * D, -1), as_dev(N * K * D, -1);
   {
     auto q = p;
     q.z_out = z_dev.data();
@@ -110,23 +117,26 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
       launch(c.grid, [&] { hvae::sylvester_forward_kernel<0, double>(q); });
     }
   }
-  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(z_dev[i], z_host[i], 1e-13) << "z_out " << i;
+  for (int64_t i = 0; i < N * D; ++i) EXPECT_NEAR(z_dev[i], z_host[i], 1e-13) << "z_out " << i;
   for (int64_t i = 0; i < L; ++i) EXPECT_NEAR(ld_dev[i], ld_host[i], 1e-13) << "logdet " << i;
-  for (int64_t i = 0; i < B * K * D; ++i) {
+  for (int64_t i = 0; i < N * K * D; ++i) {
     EXPECT_NEAR(zs_dev[i], zs_host[i], 1e-13) << "z_steps " << i;
     EXPECT_NEAR(as_dev[i], as_host[i], 1e-13) << "a_steps " << i;
   }
 
   // backward
-  std::vector<double> gz_in(B * D), gl_in(L);
+  std::vector<double> gz_in(N * D), gl_in(L);
   for (auto& x : gz_in) x = normal(rng);
   for (auto& x : gl_in) x = normal(rng);
   hvae::SylvesterBackwardParams<double> bp{};
   bp.fwd = p;
+  bp.fwd.sample_chunks = 1;  // the backward: one block per data point's rows
   bp.grad_z_out = gz_in.data();
+  bp.gz_sample_stride = B * D;
   bp.gz_batch_stride = D;
   bp.gz_dim_stride = 1;
   bp.grad_logdet = gl_in.data();
+  bp.gl_sample_stride = c.per_step ? B * K : B;
   bp.gl_batch_stride = c.per_step ? K : 1;
   bp.gl_step_stride = c.per_step ? 1 : 0;
   bp.zs = zs_host.data();
@@ -136,7 +146,7 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   bp.grad_b_batch_stride = c.shared ? 0 : K * D;
 
   // host: one accumulator for shared parameters (zeroed), stored otherwise
-  std::vector<double> g1_host(PB * K * F, 0.0), g2_host(PB * K * F, 0.0), gb_host(PB * K * D, 0.0), gz_host(B * D);
+  std::vector<double> g1_host(PB * K * F, 0.0), g2_host(PB * K * F, 0.0), gb_host(PB * K * D, 0.0), gz_host(N * D);
   {
     auto q = bp;
     q.grad_z = gz_host.data();
@@ -144,9 +154,9 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     q.grad_r2 = g2_host.data();
     q.grad_b = gb_host.data();
     std::vector<double> w(10 * D);
-    for (int64_t n = 0; n < B; ++n) {
+    for (int64_t n = 0; n < N; ++n) {
       double* s = w.data();
-      if (c.shared) {
+      if (accumulate) {
         hvae::sylvester_backward_sample<true>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
       } else {
         hvae::sylvester_backward_sample<false>(q, n, s, s + D, s + 2 * D, s + 3 * D, s + 4 * D, s + 5 * D, s + 6 * D);
@@ -156,8 +166,9 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   // device: shared gradients in one slice per block, summed afterwards; the
   // stored (per-sample) buffers start as garbage, as at::empty gives them
   const int64_t slices = c.shared ? c.grid : B;
-  std::vector<double> g1_dev(slices * K * F, c.shared ? 0.0 : 7.0), g2_dev(slices * K * F, c.shared ? 0.0 : 7.0);
-  std::vector<double> gb_dev(slices * K * D, c.shared ? 0.0 : 7.0), gz_dev(B * D, -1);
+  const double fill = accumulate ? 0.0 : 7.0;
+  std::vector<double> g1_dev(slices * K * F, fill), g2_dev(slices * K * F, fill);
+  std::vector<double> gb_dev(slices * K * D, fill), gz_dev(N * D, -1);
   {
     auto q = bp;
     q.grad_z = gz_dev.data();
@@ -174,7 +185,7 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
         launch(c.grid, [&] { hvae::sylvester_backward_kernel<kAccumulate, 0, double>(q); });
       }
     };
-    if (c.shared) {
+    if (accumulate) {
       run(std::true_type{});
     } else {
       run(std::false_type{});
@@ -188,7 +199,7 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
     return out;
   };
   const auto g1 = reduce(g1_dev, K * F), g2 = reduce(g2_dev, K * F), gb = reduce(gb_dev, K * D);
-  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(gz_dev[i], gz_host[i], 1e-12) << "grad_z " << i;
+  for (int64_t i = 0; i < N * D; ++i) EXPECT_NEAR(gz_dev[i], gz_host[i], 1e-12) << "grad_z " << i;
   for (int64_t i = 0; i < PB * K * F; ++i) {
     EXPECT_NEAR(g1[i], g1_host[i], 1e-12) << "grad_r1 " << i;
     EXPECT_NEAR(g2[i], g2_host[i], 1e-12) << "grad_r2 " << i;
@@ -196,14 +207,14 @@ TEST_P(EmulatedKernels, MatchHostFunctions) {
   for (int64_t i = 0; i < PB * K * D; ++i) EXPECT_NEAR(gb[i], gb_host[i], 1e-12) << "grad_b " << i;
 
   // inverse: one emulated thread per sample
-  std::vector<double> back(B * D, -1), work(B * 3 * D);
+  std::vector<double> back(N * D, -1), work(N * 3 * D);
   {
     auto q = p;
     q.z = z_host.data();
     q.z_out = back.data();
     launch(1, [&] { hvae::sylvester_inverse_kernel<double>(q, work.data()); });
   }
-  for (int64_t i = 0; i < B * D; ++i) EXPECT_NEAR(back[i], z[i], 1e-10) << "inverse " << i;
+  for (int64_t i = 0; i < N * D; ++i) EXPECT_NEAR(back[i], z[i], 1e-10) << "inverse " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -217,13 +228,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{7, 3, 6, true, false, true, false, 2, 4, 1}, Case{6, 1, 9, true, false, false, true, 4, 2, 1},
         Case{2, 2, 33, true, false, true, true, 2, 0, 0}, Case{3, 2, 33, false, true, false, false, 2, 4, 0},
         Case{2, 2, 130, false, false, false, true, 2, 2, 0}, Case{2, 2, 130, true, true, true, false, 1, 0, 0},
-        Case{3, 2, 130, true, false, true, false, 2, 4, 1}),
+        Case{3, 2, 130, true, false, true, false, 2, 4, 1},
+        // sample dimensions: S rows per data point, the forward's rows in
+        // `chunks` blocks per data point, the backward accumulating b's rows
+        Case{3, 3, 5, true, false, false, false, 2, 4, 1, 4, 2}, Case{2, 2, 7, false, false, true, true, 3, 2, 0, 3, 3},
+        Case{3, 2, 6, true, true, false, true, 2, 0, 0, 2, 1}, Case{1, 3, 33, true, false, true, false, 2, 4, 1, 5, 1},
+        Case{2, 1, 9, false, false, false, false, 1, 0, 0, 4, 4}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "B" + std::to_string(c.B) + "K" + std::to_string(c.K) + "D" + std::to_string(c.D) +
              (c.packed ? "_packed" : "_dense") + (c.shared ? "_shared" : "_batched") +
              (c.diag_tanh ? "_tanh" : "_plain") + (c.per_step ? "_perstep" : "_sum") + "_grid" +
-             std::to_string(c.grid) + "_slots" + std::to_string(c.slots) + "_skew" + std::to_string(c.skew);
+             std::to_string(c.grid) + "_slots" + std::to_string(c.slots) + "_skew" + std::to_string(c.skew) +
+             (c.S != 1 ? "_S" + std::to_string(c.S) + "c" + std::to_string(c.chunks) : "");
     });
 
 }  // namespace

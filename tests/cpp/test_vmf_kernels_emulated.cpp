@@ -22,6 +22,7 @@ struct Case {
   int grid, threads;
   bool strided;  // loc as every other column of an [n, 2m] array
   int tile;      // samples per warp (warp kernels)
+  int64_t batch = 0;  // rows of loc and kappa (sample i uses row i mod batch); 0: n
 };
 
 // The backward kernel the glue would pick for m, emulated.
@@ -36,13 +37,15 @@ void launch_backward(const Case& c, const hvae::VmfBackwardParams<T>& q) {
 
 template <typename T>
 void check_case(const Case& c, T tol) {
-  const int64_t n = c.n, m = c.m;
+  const int64_t m = c.m;
+  const int64_t rows = c.batch == 0 ? c.n : c.batch;  // of loc and kappa
+  const int64_t n = c.n;
   const int64_t ls1 = c.strided ? 2 : 1;
   std::mt19937_64 rng(static_cast<unsigned>(n * 1009 + m));
   std::normal_distribution<double> normal;
   std::uniform_real_distribution<double> unif(-2.0, 6.0);
-  std::vector<T> loc(n * m * ls1), kappa(n);
-  for (int64_t i = 0; i < n; ++i) {
+  std::vector<T> loc(rows * m * ls1), kappa(rows);
+  for (int64_t i = 0; i < rows; ++i) {
     double norm2 = 0.0;
     std::vector<double> v(m);
     for (auto& x : v) {
@@ -61,6 +64,7 @@ void check_case(const Case& c, T tol) {
   p.kappa_stride = 1;
   p.n = n;
   p.m = m;
+  p.batch = c.batch;
   p.seed = 0x1234abcdULL;
   p.offset = 7;
 
@@ -84,6 +88,23 @@ void check_case(const Case& c, T tol) {
   }
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(th_dev[i], th_host[i]) << "theta " << i;
   for (int64_t e = 0; e < n * m; ++e) ASSERT_NEAR(z_dev[e], z_host[e], tol) << "z " << e;
+  // rows i mod batch: the same draws as loc and kappa repeated to n rows
+  std::vector<T> loc_rep(n * m * ls1), kappa_rep(n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < m * ls1; ++j) loc_rep[i * m * ls1 + j] = loc[(i % rows) * m * ls1 + j];
+    kappa_rep[i] = kappa[i % rows];
+  }
+  if (c.batch != 0) {
+    auto q = p;
+    std::vector<T> z_rep(n * m), th_rep(n);
+    q.loc = loc_rep.data();
+    q.kappa = kappa_rep.data();
+    q.batch = 0;
+    q.z = z_rep.data();
+    q.theta = th_rep.data();
+    for (int64_t i = 0; i < n; ++i) hvae::vmf_sample_one<T>(q, i);
+    for (int64_t e = 0; e < n * m; ++e) ASSERT_EQ(z_rep[e], z_host[e]) << "z (repeated loc) " << e;
+  }
 
   std::vector<T> gz(n * m);
   for (auto& x : gz) x = T(normal(rng));
@@ -98,6 +119,7 @@ void check_case(const Case& c, T tol) {
   bp.kappa_stride = 1;
   bp.n = n;
   bp.m = m;
+  bp.batch = c.batch;
   std::vector<T> gl_host(n * m), gk_host(n), gl_dev(n * m, T(-9)), gk_dev(n, T(-9));
   {
     auto q = bp;
@@ -124,6 +146,25 @@ void check_case(const Case& c, T tol) {
     launch_backward(c, q);
     for (int64_t e = 0; e < n * m; ++e) ASSERT_EQ(gl[e], gl_dev[e]) << "grad_loc (no kappa) " << e;
   }
+  // the host's per-batch-entry sums over the samples (the CPU op with S > 1)
+  if (c.batch != 0 && n % rows == 0) {
+    const int64_t S = n / rows;
+    auto q = bp;
+    q.grad_kappa = gk_host.data();  // only tested for null
+    std::vector<T> sum(m), row(m);
+    for (int64_t b = 0; b < rows; ++b) {
+      T gk_sum = T(0);
+      hvae::vmf_backward_sum<T>(q, b, 0, S, sum.data(), &gk_sum, row.data());
+      T want_k = T(0);
+      for (int64_t j = 0; j < m; ++j) {
+        T want = T(0);
+        for (int64_t s = 0; s < S; ++s) want += gl_host[(s * rows + b) * m + j];
+        ASSERT_NEAR(sum[j], want, tol * S) << "summed grad_loc b " << b << " j " << j;
+      }
+      for (int64_t s = 0; s < S; ++s) want_k += gk_host[s * rows + b];
+      ASSERT_NEAR(gk_sum, want_k, tol * S * (T(1) + std::fabs(want_k))) << "summed grad_kappa b " << b;
+    }
+  }
 }
 
 class VmfEmulatedKernels : public ::testing::TestWithParam<Case> {};
@@ -138,12 +179,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{5, 2, 1, 32, false, 32}, Case{70, 3, 1, 32, true, 32}, Case{40, 16, 2, 64, false, 32},
         Case{1, 33, 1, 32, false, 32}, Case{33, 40, 1, 64, true, 32}, Case{70, 64, 1, 32, false, 32},
         Case{100, 101, 2, 64, false, 32}, Case{3, 300, 1, 32, true, 32}, Case{9, 40, 1, 64, false, 1},
-        Case{45, 64, 2, 32, true, 7}, Case{37, 100, 1, 64, false, 16}),
+        Case{45, 64, 2, 32, true, 7}, Case{37, 100, 1, 64, false, 16},
+        // sample rows: loc and kappa of `batch` rows, sample i from row i mod batch
+        Case{12, 3, 1, 32, false, 32, 4}, Case{40, 40, 2, 32, true, 7, 5}, Case{9, 16, 1, 64, false, 32, 1}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "n" + std::to_string(c.n) + "m" + std::to_string(c.m) + "g" + std::to_string(c.grid) +
              "t" + std::to_string(c.threads) + (c.strided ? "_strided" : "_contiguous") + "_tile" +
-             std::to_string(c.tile);
+             std::to_string(c.tile) + (c.batch != 0 ? "_batch" + std::to_string(c.batch) : "");
     });
 
 }  // namespace

@@ -1,9 +1,11 @@
 // CUDA kernels of the triangular Sylvester flow (torch-free: compiled by the
 // CMake device-code check as well as by the extension build).
 //
-// One block per sample at a time (grid-stride over the batch; the glue sizes
-// the grid to what fits on the GPU at once); the sample's vectors live in
-// shared memory and every parameter is read from global memory once:
+// One block per row (sample) at a time (looping over its rows,
+// sylvester_block_row: with sample dimensions the rows of one data point
+// back to back; the glue sizes the grid to what fits on the GPU at once);
+// the row's vectors live in shared memory and every parameter is read from
+// global memory once per row (per data point from DRAM, the rest from L2):
 //   forward : R x row dot products, one thread per row from shared memory
 //             (one warp per row, warp-shuffle sums, from global memory);
 //   backward: R^T y and the outer-product gradients, one thread per column j
@@ -117,8 +119,22 @@ __device__ __forceinline__ void sylvester_stage_async(T* slot, const T* src, int
   for (int64_t e = tail + threadIdx.x; e < size; e += blockDim.x) async_copy_element(dst + e, src + e);
 }
 
+// The j-th row a block visits. The block's units are u = blockIdx.x +
+// t gridDim.x (t = j / L) of B C: data point b = u / C and its c = u mod C-th
+// chunk of L = S / C consecutive samples (C = p.sample_chunks divides S). So a
+// block runs L rows of one b back to back and reads b's triangles from DRAM
+// about once per unit (the later rows find them in L2), and with S = 1 it
+// visits n = blockIdx.x + j gridDim.x. -1 past the block's last row.
+template <typename T>
+__device__ __forceinline__ int64_t sylvester_block_row(const SylvesterParams<T>& p, int64_t j) {
+  const int64_t C = p.sample_chunks, L = p.samples / C;
+  const int64_t u = int64_t(blockIdx.x) + (j / L) * int64_t(gridDim.x);
+  if (u >= p.batch * C) return -1;
+  return ((u % C) * L + j % L) * p.batch + u / C;
+}
+
 // The triangles one block reads, in order: triangle q belongs to the block's
-// (q / 2K)-th sample, n = blockIdx.x + (q / 2K) gridDim.x; within a sample
+// (q / 2K)-th row, n = sylvester_block_row(p, q / 2K); within a row
 // the forward reads R2_k then R1_k for k = 0..K-1, the backward R1_k then
 // R2_k for k = K-1..0. With Slots > 0 they pass through a ring: acquire(q)
 // first starts triangle q + Slots - 1 (into the slot that triangle q - 1 just
@@ -153,13 +169,13 @@ struct SylvesterTriangleRing {
 
   __device__ __forceinline__ Source source(int64_t q) const {
     const int64_t K = p.num_flows;
-    const int64_t n = int64_t(blockIdx.x) + (q / (2 * K)) * int64_t(gridDim.x);
-    if (n >= p.batch) return {nullptr, 0};
+    const int64_t n = sylvester_block_row(p, q / (2 * K));
+    if (n < 0) return {nullptr, 0};
     const int64_t t = q % (2 * K);
     const int64_t k = Backward ? K - 1 - t / 2 : t / 2;
     const bool second = (t % 2) != 0;
     const SylvesterFactor<T>& f = (second != Backward) ? p.r1 : p.r2;  // fwd: R2, R1; bwd: R1, R2
-    return {sylvester_factor_step(f, n, k), f.row_stride};
+    return {sylvester_factor_step(f, n % p.batch, k), f.row_stride};
   }
 
   __device__ __forceinline__ T* slot(int64_t q) const { return ring + (q % (Slots > 0 ? Slots : 1)) * slot_elems; }
@@ -245,15 +261,17 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   const int64_t rs1 = ring.row_stride(p.r1), rs2 = ring.row_stride(p.r2);
   int64_t q = 0;
   ring.start();
-  for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
-      zc[j] = p.z[n * p.z_batch_stride + j * p.z_dim_stride];
-    }
+  for (int64_t row = 0;; ++row) {
+    const int64_t n = sylvester_block_row(p, row);
+    if (n < 0) break;
+    const SylvesterRow rn = sylvester_row(n, p.batch);
+    const T* zin = p.z + rn.s * p.z_sample_stride + rn.b * p.z_batch_stride;
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) zc[j] = zin[j * p.z_dim_stride];
     T log_det = T(0);  // this thread's share (of the rows it finished)
     __syncthreads();
     for (int64_t k = 0; k < K; ++k) {
       const bool flip = p.flips(k);
-      const T* bk = p.b + n * p.b_batch_stride + k * p.b_step_stride;
+      const T* bk = p.b + rn.b * p.b_batch_stride + k * p.b_step_stride;
       for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         u[j] = zc[flip ? D - 1 - j : j];
         // b read by the whole block at once, not by the rows' lanes 0 one
@@ -320,26 +338,32 @@ __global__ void __launch_bounds__(kSylvesterThreads)
   const int64_t rs1 = ring.row_stride(p.r1), rs2 = ring.row_stride(p.r2);
   int64_t q = 0;
   ring.start();
-  for (int64_t n = blockIdx.x; n < p.batch; n += gridDim.x) {
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
-      gz[j] = bp.grad_z_out[n * bp.gz_batch_stride + j * bp.gz_dim_stride];
-    }
+  // With S > 1 (p.sample_chunks = 1: one block runs all S rows of its data
+  // point b) the block accumulates (Accumulate) b's gradient rows over the
+  // samples; each element has one owning thread in every row, so no atomics.
+  for (int64_t row = 0;; ++row) {
+    const int64_t n = sylvester_block_row(p, row);
+    if (n < 0) break;
+    const SylvesterRow rn = sylvester_row(n, p.batch);
+    const int64_t pb = rn.b;
+    const T* gz_in = bp.grad_z_out + rn.s * bp.gz_sample_stride + pb * bp.gz_batch_stride;
+    const T* gl_in = bp.grad_logdet + rn.s * bp.gl_sample_stride + pb * bp.gl_batch_stride;
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) gz[j] = gz_in[j * bp.gz_dim_stride];
     // batch stride 0 = a shared parameter: this block's accumulator slice
-    T* g1_base = bp.grad_r1 + (bp.grad_r1_batch_stride != 0 ? n * bp.grad_r1_batch_stride
+    T* g1_base = bp.grad_r1 + (bp.grad_r1_batch_stride != 0 ? pb * bp.grad_r1_batch_stride
                                                             : int64_t(blockIdx.x) * K * F);
-    T* g2_base = bp.grad_r2 + (bp.grad_r2_batch_stride != 0 ? n * bp.grad_r2_batch_stride
+    T* g2_base = bp.grad_r2 + (bp.grad_r2_batch_stride != 0 ? pb * bp.grad_r2_batch_stride
                                                             : int64_t(blockIdx.x) * K * F);
-    T* gb_base = bp.grad_b + (bp.grad_b_batch_stride != 0 ? n * bp.grad_b_batch_stride
+    T* gb_base = bp.grad_b + (bp.grad_b_batch_stride != 0 ? pb * bp.grad_b_batch_stride
                                                           : int64_t(blockIdx.x) * K * D);
     __syncthreads();
     for (int64_t k = K - 1; k >= 0; --k) {
       const bool flip = p.flips(k);
-      const T* r2_global = sylvester_factor_step(p.r2, n, k);
+      const T* r2_global = sylvester_factor_step(p.r2, pb, k);
       T* g1 = g1_base + k * F;
       T* g2 = g2_base + k * F;
       T* gb = gb_base + k * D;
-      const T gl = p.per_step_logdet ? bp.grad_logdet[n * bp.gl_batch_stride + k * bp.gl_step_stride]
-                                     : bp.grad_logdet[n * bp.gl_batch_stride];
+      const T gl = p.per_step_logdet ? gl_in[k * bp.gl_step_stride] : gl_in[0];
       const T* zk = bp.zs + (n * K + k) * D;
       const T* ak = bp.as + (n * K + k) * D;
       if (!Accumulate && !p.packed) {
@@ -419,7 +443,7 @@ template <typename T>
 __global__ void sylvester_inverse_kernel(SylvesterParams<T> p, T* workspace) {
   const int64_t stride = int64_t(blockDim.x) * gridDim.x;
   const int64_t D = p.dim;
-  for (int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; n < p.batch; n += stride) {
+  for (int64_t n = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; n < p.rows(); n += stride) {
     T* w = workspace + n * 3 * D;
     sylvester_inverse_sample(p, n, w, w + D, w + 2 * D);
   }

@@ -74,12 +74,12 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) 
     VmfAngle<T> mine{T(0), T(1), T(0)};
     if (lane < count) {
       const int64_t i = t0 + lane;
-      mine = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[i * p.kappa_stride]);
+      mine = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride]);
       p.theta[i] = mine.theta;
     }
     for (int s = 0; s < count; ++s) {
       const int64_t i = t0 + s;
-      const T* mu = p.loc + i * p.loc_stride0;
+      const T* mu = p.loc + vmf_param_row(i, p.batch) * p.loc_stride0;
       T* z = p.z + i * m;
       const T cos_theta = __shfl_sync(0xffffffffu, mine.cos_theta, s);
       const T sin_theta = __shfl_sync(0xffffffffu, mine.sin_theta, s);
@@ -151,7 +151,7 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p, int tile) {
     T my_h0 = T(0), my_ht = T(0), my_t2 = T(0);
     for (int s = 0; s < count; ++s) {
       const int64_t i = t0 + s;
-      const T* mu = p.loc + i * p.loc_stride0;
+      const T* mu = p.loc + vmf_param_row(i, p.batch) * p.loc_stride0;
       const T* z = p.z + i * m;
       const T* g = p.grad_z + i * m;
       T* gl = p.grad_loc + i * m;
@@ -194,7 +194,8 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p, int tile) {
     }
     if (p.grad_kappa == nullptr || lane >= count) continue;
     const int64_t i = t0 + lane;
-    p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], my_h0, my_ht, my_t2);
+    const T kappa = p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride];
+    p.grad_kappa[i] = vmf_grad_kappa<T>(m, kappa, p.theta[i], my_h0, my_ht, my_t2);
   }
 }
 

@@ -11,10 +11,14 @@
 
 namespace hvae {
 
+// Sample dimensions: n = S B rows, row i = s B + b drawn from loc row b =
+// i mod B and kappa[b] (S samples per batch entry without copies of loc or
+// kappa); the Philox stream is keyed by i, so the draws equal those of the
+// call with loc and kappa repeated S times. batch = 0 means B = n.
 template <typename T>
 struct VmfSampleParams {
-  const T* __restrict__ loc;    // [n, m], strides below (elements)
-  const T* __restrict__ kappa;  // [n], stride below
+  const T* __restrict__ loc;    // [B, m], strides below (elements)
+  const T* __restrict__ kappa;  // [B], stride below
   T* __restrict__ z;            // [n, m] contiguous output
   T* __restrict__ theta;        // [n] output: angle between z and loc
   int64_t loc_stride0;
@@ -22,6 +26,7 @@ struct VmfSampleParams {
   int64_t kappa_stride;
   int64_t n;
   int64_t m;
+  int64_t batch = 0;  // B (0: n)
   uint64_t seed;    // Philox key
   uint64_t offset;  // first Philox block of every sample's stream
 };
@@ -31,16 +36,20 @@ struct VmfBackwardParams {
   const T* __restrict__ grad_z;  // [n, m] contiguous
   const T* __restrict__ z;       // [n, m] contiguous (the forward's output)
   const T* __restrict__ theta;   // [n] contiguous
-  const T* __restrict__ loc;     // [n, m], strides below
-  const T* __restrict__ kappa;   // [n], stride below
-  T* __restrict__ grad_loc;      // [n, m] contiguous output
+  const T* __restrict__ loc;     // [B, m], strides below (row i reads row i mod B)
+  const T* __restrict__ kappa;   // [B], stride below
+  T* __restrict__ grad_loc;      // [n, m] contiguous output: row i's gradient
   T* __restrict__ grad_kappa;    // [n] output, or nullptr when not needed
   int64_t loc_stride0;
   int64_t loc_stride1;
   int64_t kappa_stride;
   int64_t n;
   int64_t m;
+  int64_t batch = 0;  // B (0: n)
 };
+
+// The loc/kappa row of sample row i (see VmfSampleParams).
+HVAE_HD int64_t vmf_param_row(int64_t i, int64_t batch) { return batch == 0 || i < batch ? i : i % batch; }
 
 // Quadrature nodes: ~1e-6 relative for float32 gradients, ~2e-8 for float64.
 template <typename T>
@@ -53,10 +62,11 @@ struct VmfQuadratureNodes {
 template <typename T>
 HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   const int64_t m = p.m;
-  const T* mu = p.loc + i * p.loc_stride0;
+  const int64_t row = vmf_param_row(i, p.batch);
+  const T* mu = p.loc + row * p.loc_stride0;
   const int64_t ls = p.loc_stride1;
   T* z = p.z + i * m;
-  const T kappa = p.kappa[i * p.kappa_stride];
+  const T kappa = p.kappa[row * p.kappa_stride];
   const VmfAngle<T> a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, kappa);
   p.theta[i] = a.theta;
 
@@ -120,18 +130,20 @@ HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
   return T(dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent));
 }
 
-// Gradients of sum(grad_z * z) for one sample. z = R(mu) z'(kappa):
+// Gradients of sum(grad_z * z) for one sample, written to gl [m] and *gk
+// (gk null: no kappa gradient; the defaults are row i of p's outputs).
+// z = R(mu) z'(kappa):
 //   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
 //   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
 // with z' = R z, h = R g (R is its own inverse) and v the unit tangent of z'.
 template <typename T>
-HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
+HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T* gk) {
   const int64_t m = p.m;
-  const T* mu = p.loc + i * p.loc_stride0;
+  const int64_t row = vmf_param_row(i, p.batch);
+  const T* mu = p.loc + row * p.loc_stride0;
   const int64_t ls = p.loc_stride1;
   const T* z = p.z + i * m;
   const T* g = p.grad_z + i * m;
-  T* gl = p.grad_loc + i * m;
 
   // |mu_t|^2, mu_t^T z_t, mu_t^T g_t, in lanes (lanes.h).
   T s[3];
@@ -170,8 +182,32 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
     lanes_put(gl, j, V(k1 * gj + k2 * zpj - (k3 * r.sigma) * mj));
   });
   const T ht = ht_t2[0], t2 = ht_t2[1];
-  if (p.grad_kappa == nullptr) return;
-  p.grad_kappa[i] = vmf_grad_kappa<T>(m, p.kappa[i * p.kappa_stride], p.theta[i], h0, ht, t2);
+  if (gk == nullptr) return;
+  *gk = vmf_grad_kappa<T>(m, p.kappa[row * p.kappa_stride], p.theta[i], h0, ht, t2);
+}
+
+template <typename T>
+HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
+  vmf_backward_one(p, i, p.grad_loc + i * p.m, p.grad_kappa == nullptr ? nullptr : p.grad_kappa + i);
+}
+
+// The gradients of batch entry b summed over its sample rows i = s B + b,
+// s in [s0, s1) (host; the samples' loc and kappa gradients reduced without
+// a per-sample buffer): gl_sum [m] and *gk_sum (when p.grad_kappa is not null)
+// are overwritten; row: scratch of m elements.
+template <typename T>
+HVAE_HD void vmf_backward_sum(const VmfBackwardParams<T>& p, int64_t b, int64_t s0, int64_t s1, T* gl_sum,
+                              T* gk_sum, T* row) {
+  const int64_t B = p.batch == 0 ? p.n : p.batch;
+  for (int64_t j = 0; j < p.m; ++j) gl_sum[j] = T(0);
+  T gk_total = T(0);
+  for (int64_t s = s0; s < s1; ++s) {
+    T gk = T(0);
+    vmf_backward_one(p, s * B + b, row, p.grad_kappa == nullptr ? nullptr : &gk);
+    for (int64_t j = 0; j < p.m; ++j) gl_sum[j] += row[j];
+    gk_total += gk;
+  }
+  if (p.grad_kappa != nullptr) *gk_sum = gk_total;
 }
 
 }  // namespace hvae
