@@ -144,8 +144,12 @@ inline T log1p_fast(T u) {
 }
 
 // log I_v - x (and, for kWithRatio, R_v) by Debye with K terms: debye<T, 0/1>
-// of bessel.h with log_fast.
-template <typename T, int K, bool kWithRatio>
+// of bessel.h with log_fast. asinh(1/z) is log((1+s)/z) for z <= 1 and
+// log1p(u), u = (1 + 1/(s+z))/z, for z > 1: one division serves both. kLogIv
+// drops log1p's correction term: for z > 1 the rounding of 1 + u costs
+// v eps/2 absolute, below eps relative to log I_v >= 0.12 x > 0.12 v (it is
+// needed for log_ive, which can be much smaller than v).
+template <typename T, int K, bool kWithRatio, bool kLogIv = false>
 inline T debye_log_ive(T v, T x, T& z, T& s, T& log_pre, T& ratio) {
   const T iv = T(1) / v;
   z = x * iv;
@@ -156,11 +160,15 @@ inline T debye_log_ive(T v, T x, T& z, T& s, T& log_pre, T& ratio) {
   bessel_detail::debye_sums<T, K, kWithRatio ? 1 : 0>(t, w, a0, a1, a2, c1);
   const T sig = T(1) + a0;
   const bool big = z > T(1);
-  const T u = (T(1) + T(1) / (s + z)) / z;
+  const T r = T(1) / (s + z);
+  const T u = (T(1) + (big ? r : s)) / z;  // u for z > 1, else (1+s)/z
   const T up1 = T(1) + u;
-  const T um = up1 - T(1);
-  const T l = log_fast(big ? up1 : (T(1) + s) / z);
-  const T ash = big ? (um == T(0) ? u : l * (u / um)) : l;
+  const T l = log_fast(big ? up1 : u);
+  T ash = l;
+  if constexpr (!kLogIv) {
+    const T um = up1 - T(1);
+    ash = big ? (um == T(0) ? u : l * (u / um)) : l;
+  }
   log_pre = T(0.5) * (log_fast(sig * sig * w) - T(kLog2Pi));
   ratio = T(0);
   if constexpr (kWithRatio) {
@@ -169,14 +177,14 @@ inline T debye_log_ive(T v, T x, T& z, T& s, T& log_pre, T& ratio) {
     const T h = zt * w * (T(0.5) + t * F);
     ratio = z / (T(1) + s) - h;
   }
-  return v * (T(1) / (s + z) - ash) + log_pre;
+  return v * (r - ash) + log_pre;
 }
 
 template <typename T, int K, bool kIv>
 void debye_loop(const T* __restrict v, const T* __restrict x, T* __restrict r, int m) {
   for (int j = 0; j < m; ++j) {
     T z, s, log_pre, ratio;
-    const T l = debye_log_ive<T, K, false>(v[j], x[j], z, s, log_pre, ratio);
+    const T l = debye_log_ive<T, K, false, kIv>(v[j], x[j], z, s, log_pre, ratio);
     r[j] = kIv ? l + x[j] : l;
   }
 }
