@@ -9,7 +9,7 @@
 //   - Debye (csrc/hvae/bessel.h region 1), one loop per term count K and,
 //     for log_iv, one for the band around the zero of eta (v_eta_near_zero);
 //   - the power series, one loop per term count (SeriesCfg::terms), with
-//     lgamma(v + 1) computed once per distinct consecutive order;
+//     lgamma(v + 1) from a small cache of the block's orders;
 //   - Hankel, in structure-of-arrays form: all elements of the slice take a
 //     term at a time, and the slice stops once every element has converged
 //     (terms past an element's own exit are below kHankelEps of its sum and
@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "../bessel.h"
@@ -210,7 +211,34 @@ void debye_near_loop(const T* __restrict v, const T* __restrict x, T* __restrict
   }
 }
 
-// lg = lgamma(v + 1), the one libm call left: once per run of equal orders.
+// lgamma(v + 1), the one libm call left, for the few distinct orders of a
+// block (one for a scalar order, four for orders cycling through the vMF
+// dimensions): the last kSize orders seen, replaced in turn.
+template <typename T>
+struct LgammaCache {
+  static constexpr int kSize = 8;
+  T v[kSize], lg[kSize];
+  int last = 0, next = 0;
+  LgammaCache() {
+    for (int i = 0; i < kSize; ++i) v[i] = lg[i] = std::numeric_limits<T>::quiet_NaN();  // NaN never matches
+  }
+  T get(T order) {
+    if (v[last] == order) return lg[last];
+    for (int i = 0; i < kSize; ++i) {
+      if (v[i] == order) {
+        last = i;
+        return lg[i];
+      }
+    }
+    last = next;
+    next = (next + 1) % kSize;
+    v[last] = order;
+    lg[last] = lgamma_(order + T(1));
+    return lg[last];
+  }
+};
+
+// lg = lgamma(v + 1) per element (from LgammaCache).
 template <typename T, int K, bool kIv>
 void series_loop(const T* __restrict v, const T* __restrict x, const T* __restrict lg,
                  T* __restrict r, int m) {
@@ -328,6 +356,7 @@ void log_iv_block(const T* v, const T* x, T* out, int n) {
     vs[p] = v[i];
     xs[p] = x[i];
   }
+  LgammaCache<T> lgamma_cache;
   for (int c = 0; c < C::kCount; ++c) {
     const int b = start[c], m = start[c + 1] - b;
     if (m == 0) continue;
@@ -340,14 +369,7 @@ void log_iv_block(const T* v, const T* x, T* out, int n) {
       run_debye<T, kIv>(c - C::kDebyeNear, true, vs + b, xs + b, r, m);
     } else if (c < C::kHankel) {
       T* lg = scratch[0];
-      T last_v = vs[b], last_lg = lgamma_(last_v + T(1));
-      for (int j = 0; j < m; ++j) {
-        if (vs[b + j] != last_v) {
-          last_v = vs[b + j];
-          last_lg = lgamma_(last_v + T(1));
-        }
-        lg[j] = last_lg;
-      }
+      for (int j = 0; j < m; ++j) lg[j] = lgamma_cache.get(vs[b + j]);
       run_series<T, kIv>(c - C::kSeries, vs + b, xs + b, lg, r, m);
     } else if (c < C::kRecur) {
       hankel_loop<T, kIv>(vs + b, xs + b, r, m, scratch[0], scratch[1], scratch[2], scratch[3]);
