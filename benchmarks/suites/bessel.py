@@ -26,7 +26,7 @@ def _inputs(n: int, device: str, dtype: torch.dtype, seed: int = 0):
 
 
 def _log_uniform_x(n: int, device: str, dtype: torch.dtype, seed: int = 0):
-    """x log-uniform in [1e-3, 1e4] (the same draw as `_inputs`)."""
+    """x log-uniform in [1e-3, 1e4] (`_inputs`' draw of x for the same seed)."""
     g = torch.Generator().manual_seed(seed)
     return (10.0 ** (torch.rand(n, generator=g, dtype=torch.float64) * 7 - 3)).to(device, dtype)
 
