@@ -1,7 +1,10 @@
 // CPU kernels of the Bessel ops (log_iv, log_ive, iv_ratio and their
 // backward ops): the header math of csrc/hvae/bessel.h in an at::parallel_for.
+// log_iv and log_ive go through the vectorised block path of
+// hvae/kernels/bessel_block_cpu.h; the other ops call bessel_eval per element.
 #include "bessel.h"
 #include "cpu_clones.h"
+#include "hvae/kernels/bessel_block_cpu.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -16,7 +19,28 @@ constexpr int64_t kGrainSize = 2048;
 
 template <hvae::BesselFn F, typename T>
 HVAE_CPU_CLONES void bessel_range(const hvae::BesselParams<T>& p, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) hvae::bessel_apply<F, T>(p, i);
+  if constexpr (F == hvae::BesselFn::kLogIv || F == hvae::BesselFn::kLogIve) {
+    constexpr int kBlock = hvae::bessel_block::kBlock;
+    alignas(64) T vb[kBlock], xb[kBlock];
+    const bool x_dense = p.index.layout[1] == hvae::OperandLayout::kContiguous;
+    if (!p.v) {
+      for (int j = 0; j < kBlock; ++j) vb[j] = p.v_scalar;
+    }
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int n = static_cast<int>(end - b < kBlock ? end - b : kBlock);
+      if (p.v) {
+        for (int j = 0; j < n; ++j) vb[j] = p.v[p.index.offset(0, b + j)];
+      }
+      const T* x = p.x + b;
+      if (!x_dense) {
+        for (int j = 0; j < n; ++j) xb[j] = p.x[p.index.offset(1, b + j)];
+        x = xb;
+      }
+      hvae::bessel_block::log_iv_block<T, F == hvae::BesselFn::kLogIv>(vb, x, p.out + b, n);
+    }
+  } else {
+    for (int64_t i = begin; i < end; ++i) hvae::bessel_apply<F, T>(p, i);
+  }
 }
 
 template <hvae::BesselFn F>
