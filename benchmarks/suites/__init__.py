@@ -1,5 +1,6 @@
 """Benchmark suites; importing this package registers them."""
 
 from . import bessel  # noqa: F401
+from . import step  # noqa: F401
 from . import sylvester  # noqa: F401
 from . import vmf  # noqa: F401
