@@ -26,6 +26,15 @@ from .constraints import unit_norm_tolerance
 __all__ = ["host_checks", "loc_tolerance", "check_vmf_args", "check_on_sphere", "check_value_shape"]
 
 
+# CUDA's _assert_async copies its message into the kernel's arguments, at most
+# 255 characters.
+_MAX_ASYNC_MESSAGE = 250
+
+
+def _assert_async(condition: Tensor, message: str) -> None:
+    torch._assert_async(condition, message[:_MAX_ASYNC_MESSAGE])
+
+
 def host_checks(t: Tensor) -> bool:
     """Whether validating `t` may read values back to the host: eager CPU
     only (a meta or fake tensor has no values; CUDA would sync; a compiled
@@ -93,12 +102,12 @@ def check_vmf_args(loc: Tensor, concentration: Tensor, tol: float) -> None:
         return
     if loc.device.type == "meta":
         return
-    torch._assert_async(
+    _assert_async(
         ((norm - 1).abs() <= tol).all(),
         f"{_loc_message(tol)} (validate_args; normalize it, e.g. F.normalize(loc, dim=-1))",
     )
     k = concentration
-    torch._assert_async(
+    _assert_async(
         ((k >= 0) & (k < math.inf)).all(),
         "VonMisesFisher: concentration must be finite and >= 0 (validate_args)",
     )
@@ -139,4 +148,4 @@ def check_on_sphere(value: Tensor, owner: str) -> None:
         if not (abs(lo - 1) <= tol and abs(hi - 1) <= tol):
             raise ValueError(message)
         return
-    torch._assert_async(((norm - 1).abs() <= tol).all(), message)
+    _assert_async(((norm - 1).abs() <= tol).all(), message)
