@@ -121,10 +121,17 @@ class VonMisesFisher(Distribution):
         validate_args: check the arguments (unit-norm ``loc``, finite
             ``concentration >= 0``) and the values passed to ``log_prob``, as
             torch.distributions does (default: ``Distribution._validate_args``).
+            On CPU a bad value raises ValueError at once; on CUDA and under
+            torch.compile the checks are asynchronous asserts (no host sync)
+            that fail at the next synchronisation, naming the argument.
 
     ``batch_shape`` is the broadcast of ``loc.shape[:-1]`` and
-    ``concentration.shape``; ``event_shape`` is ``(m,)``. float32 and float64
-    are supported; results keep the dtype and device of ``loc``.
+    ``concentration.shape`` (a ``[B, 1]`` concentration against ``loc``
+    ``[B, m]`` gives ``[B, B]``, with a warning); ``event_shape`` is ``(m,)``.
+    dtypes: float32 and float64 are computed as given; float16/bfloat16
+    parameters in float32 (``loc`` renormalized there), with densities in
+    float32 and samples in ``loc``'s dtype outside autocast, float32 inside a
+    ``torch.autocast`` region. Results keep the device of ``loc``.
 
     Numerics (see docs/distributions.md): densities are evaluated in the
     scaled form ``log p(z) = [log C + kappa] - kappa |z - mu|^2 / 2``
