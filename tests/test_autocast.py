@@ -122,6 +122,13 @@ def test_vmf_under_autocast_samples_float32_and_keeps_float64():
     assert z64.dtype == lp64.dtype == kl64.dtype == q64.loc.dtype == F64
 
 
+def test_uniform_log_prob_of_low_precision_samples_is_float32():
+    z = _unit(4, 3, 6, BF16)
+    for p in (HypersphericalUniform(3), HypersphericalUniform(3, dtype=F64)):
+        lp = p.log_prob(z)
+        assert lp.dtype == F32 and torch.equal(lp, p.log_prob(_unit(4, 3, 6)).float())
+
+
 def test_gradients_reach_bfloat16_encoder_weights():
     torch.manual_seed(0)
     encoder = torch.nn.Linear(20, 8).to(BF16)

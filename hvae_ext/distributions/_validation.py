@@ -35,6 +35,16 @@ def _assert_async(condition: Tensor, message: str) -> None:
     torch._assert_async(condition, message[:_MAX_ASYNC_MESSAGE])
 
 
+def _squared_norm(x: Tensor) -> Tensor:
+    """|x|^2 along the last dimension in x's dtype, one fused dot product.
+    Inside an autocast region vecdot would run in float16/bfloat16 (a
+    matmul-like op), whose rounding (~2^-8) is far above the tolerances."""
+    if torch.is_autocast_enabled(x.device.type):
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.linalg.vecdot(x, x)
+    return torch.linalg.vecdot(x, x)
+
+
 def host_checks(t: Tensor) -> bool:
     """Whether validating `t` may read values back to the host: eager CPU
     only (a meta or fake tensor has no values; CUDA would sync; a compiled
@@ -80,7 +90,7 @@ def check_vmf_args(loc: Tensor, concentration: Tensor, tol: float) -> None:
     asserts."""
     # |x| within tol of 1 <=> |x|^2 in [(1 - tol)^2, (1 + tol)^2]: one fused
     # dot product, no square root. NaN fails every comparison.
-    sq = torch.linalg.vecdot(loc, loc)
+    sq = _squared_norm(loc)
     lo2, hi2 = (1.0 - tol) ** 2, (1.0 + tol) ** 2
     k = concentration
     if host_checks(loc):
@@ -131,7 +141,7 @@ def check_on_sphere(value: Tensor, owner: str) -> None:
     if value.numel() == 0 or value.device.type == "meta":
         return
     tol = unit_norm_tolerance(value.dtype, value.shape[-1])
-    sq = torch.linalg.vecdot(value, value)
+    sq = _squared_norm(value)
     lo2, hi2 = (1.0 - tol) ** 2, (1.0 + tol) ** 2
     message = (
         f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be within the "
