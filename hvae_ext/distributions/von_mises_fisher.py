@@ -36,7 +36,9 @@ _warned_trailing_one = False
 
 def _concentration_tensor(concentration, loc: Tensor) -> Tensor:
     if isinstance(concentration, numbers.Real) and not isinstance(concentration, bool):
-        return torch.tensor(float(concentration), dtype=loc.dtype, device=loc.device)
+        # in the compute dtype: a number is not rounded to float16/bfloat16 first
+        dtype = torch.float32 if loc.dtype in _LOW_DTYPES else loc.dtype
+        return torch.tensor(float(concentration), dtype=dtype, device=loc.device)
     raise TypeError(
         f"VonMisesFisher: concentration must be a Tensor or a real number, got {type(concentration).__name__}"
     )
