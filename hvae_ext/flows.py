@@ -217,6 +217,10 @@ class AmortizedTriangularSylvester(nn.Module):
     and the op applies data point b's flow to every z[..., b, :], so neither
     h nor the flow parameters are repeated per sample. z_K is shaped like z,
     logdet is [..., B].
+
+    Under ``torch.autocast`` the head runs in float32 (its outputs are the
+    flow's parameters, which a bfloat16 matmul would round) and z_K and
+    logdet come back in float32 (float64 inputs stay float64).
     """
 
     def __init__(self, feature_dim: int, dim: int, num_flows: int, permute: Permute = "alternate",
@@ -239,4 +243,12 @@ class AmortizedTriangularSylvester(nn.Module):
         if h.dim() not in (1, 2):
             raise ValueError(f"h must have shape [B, {self.head.feature_dim}] or [{self.head.feature_dim}] "
                              f"(feature_dim), got {tuple(h.shape)}")
+        device_type = h.device.type
+        if torch.is_autocast_enabled(device_type):
+            # The head's outputs are the flow's parameters: rounded to bfloat16
+            # by an autocast matmul they move the log-det by ~0.1-0.3 nats
+            # (4 steps, D = 8), more than the density's own float32 error. So
+            # the head, like autocast's float32 ops, runs in float32 there.
+            with torch.autocast(device_type, enabled=False):
+                return self.head(h.float() if h.dtype in (torch.float16, torch.bfloat16) else h)
         return self.head(h)

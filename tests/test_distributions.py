@@ -448,7 +448,11 @@ def test_validation_messages():
     with pytest.raises(ValueError, match="do not broadcast"):
         VonMisesFisher(loc.expand(2, 3), torch.ones(3))
     with pytest.raises(TypeError, match="float32 or float64"):
-        VonMisesFisher(loc.half(), torch.ones(1).half())
+        VonMisesFisher(loc.long(), torch.ones(1))
+    with pytest.raises(TypeError, match="concentration must be float32 or float64"):
+        VonMisesFisher(loc, torch.ones(1, dtype=torch.int64))
+    with pytest.raises(TypeError, match="dtype of loc"):
+        VonMisesFisher(loc.double(), torch.ones(1).bfloat16())
     with pytest.raises(TypeError, match="dtype of loc"):
         VonMisesFisher(loc, torch.ones(1, dtype=torch.float64))
     with pytest.raises(ValueError, match="integer >= 2"):

@@ -155,12 +155,19 @@ def _prepare(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor, permute: Permute, lay
 
 def _to_compute_dtype(z: Tensor, r1: Tensor, r2: Tensor, b: Tensor):
     """Half and bfloat16 operands (all four of the same dtype) are computed in
-    float32 and the results rounded back once; the ops themselves take only
-    float32 and float64."""
+    float32; the ops themselves take only float32 and float64 (under autocast
+    their autocast kernels, csrc/ops/autocast.cpp, cast any mix)."""
     dtype = z.dtype
     if dtype in (torch.float16, torch.bfloat16) and all(t.dtype == dtype for t in (r1, r2, b)):
         return z.float(), r1.float(), r2.float(), b.float(), dtype
     return z, r1, r2, b, dtype
+
+
+def _result_dtype(out: Tensor, dtype: torch.dtype) -> bool:
+    """Whether results computed in float32 for `dtype` inputs are rounded back:
+    outside autocast yes (the dtype in is the dtype out), inside an autocast
+    region no (z_K and the log-det stay float32, as for torch's float32 ops)."""
+    return out.dtype != dtype and not torch.is_autocast_enabled(out.device.type)
 
 
 # ---------------------------------------------------------------------------
@@ -206,7 +213,8 @@ def sylvester_triangular(
             (finite in float32 where the tanh's saturate).
 
     float32 and float64; half and bfloat16 are computed in float32 and the
-    results rounded to the input dtype.
+    results rounded to the input dtype, except inside a ``torch.autocast``
+    region, where z_K and logdet come back in float32 (float64 stays float64).
 
     Returns:
         (z_K [..., B, D], log|det dz_K/dz| [..., B] or [..., B, K]).
@@ -217,9 +225,9 @@ def sylvester_triangular(
     z_out, logdet, _, _ = torch.ops.hvae.sylvester_triangular(
         z, r1, r2, b, flips, packed, per_step_logdet, diag_tanh, save
     )
-    if z_out.dtype == dtype:
-        return z_out, logdet
-    return z_out.to(dtype), logdet.to(dtype)
+    if _result_dtype(z_out, dtype):
+        return z_out.to(dtype), logdet.to(dtype)
+    return z_out, logdet
 
 
 def sylvester_triangular_inverse(
@@ -243,7 +251,8 @@ def sylvester_triangular_inverse(
     """
     flips, packed = _prepare(z, r1, r2, b, permute, layout)
     z, r1, r2, b, dtype = _to_compute_dtype(z, r1, r2, b)
-    return torch.ops.hvae.sylvester_triangular_inverse(z, r1, r2, b, flips, packed, diag_tanh).to(dtype)
+    z0 = torch.ops.hvae.sylvester_triangular_inverse(z, r1, r2, b, flips, packed, diag_tanh)
+    return z0.to(dtype) if _result_dtype(z0, dtype) else z0
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from torch.distributions import Distribution
 
 from . import constraints as sphere_constraints
 from ._normalizer import log_sphere_area
+from ._validation import check_on_sphere, check_value_shape
 
 __all__ = ["HypersphericalUniform"]
 
@@ -101,11 +102,20 @@ class HypersphericalUniform(Distribution):
 
     def log_prob(self, value: Tensor) -> Tensor:
         """-log|S^{m-1}| = log Gamma(m/2) - log 2 - (m/2) log pi for every
-        ``value`` [..., m]; returns the broadcast of [...] and batch_shape."""
+        ``value`` [..., m]; returns the broadcast of [...] and batch_shape, in
+        value's dtype (float32 for float16/bfloat16 values: densities of
+        low-precision samples are float32, as for VonMisesFisher)."""
         if self._validate_args:
             self._validate_sample(value)
         shape = torch.broadcast_shapes(value.shape[:-1], self.batch_shape)
-        return torch.full(shape, -self._log_area(), dtype=value.dtype, device=value.device)
+        dtype = torch.float32 if value.dtype in (torch.float16, torch.bfloat16) else value.dtype
+        return torch.full(shape, -self._log_area(), dtype=dtype, device=value.device)
+
+    def _validate_sample(self, value: Tensor) -> None:
+        # torch's version reads the support check back to the host (a sync on
+        # CUDA, a graph break when compiled); this one queues an async assert there.
+        check_value_shape(value, self._batch_shape, self._event_shape)
+        check_on_sphere(value, "HypersphericalUniform")
 
     def entropy(self) -> Tensor:
         """log|S^{m-1}|, shape batch_shape."""
