@@ -46,4 +46,19 @@ TORCH_LIBRARY(hvae, m) {
         "-> (Tensor z, Tensor theta)");
   m.def("_vmf_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, Tensor kappa, "
         "bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
+
+  // vMF densities as functions of the concentration (hvae_ext/_ops/vmf_density.py;
+  // math in csrc/hvae/vmf_density.h): log C_m(kappa) (scaled: + kappa),
+  // KL(vMF || uniform), entropy, and KL(vMF1 || vMF2) given
+  // d = |mu1 - mu2|^2 / 2. Computed in double, returned in the input dtype.
+  m.set_python_module("hvae_ext._ops.vmf_density");
+  m.def("vmf_log_normalizer(Tensor kappa, int m, bool scaled=False) -> Tensor");
+  m.def("_vmf_log_normalizer_backward(Tensor grad, Tensor kappa, int m, bool scaled) -> Tensor");
+  m.def("vmf_kl_uniform(Tensor kappa, int m) -> Tensor");
+  m.def("_vmf_kl_uniform_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
+  m.def("vmf_entropy(Tensor kappa, int m) -> Tensor");
+  m.def("_vmf_entropy_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
+  m.def("vmf_kl_vmf(Tensor kappa1, Tensor kappa2, Tensor d, int m) -> Tensor");
+  m.def("_vmf_kl_vmf_backward(Tensor grad, Tensor kappa1, Tensor kappa2, Tensor d, int m) "
+        "-> (Tensor grad_kappa1, Tensor grad_kappa2, Tensor grad_d)");
 }

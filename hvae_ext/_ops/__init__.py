@@ -10,3 +10,4 @@ from hvae_ext import _C  # noqa: F401  (importing it registers torch.ops.hvae)
 from . import bessel  # noqa: F401
 from . import sylvester  # noqa: F401
 from . import vmf  # noqa: F401
+from . import vmf_density  # noqa: F401

@@ -7,12 +7,23 @@
 * ``HypersphericalUniform(dim)``: the uniform law on S^{dim-1} (``dim`` is
   the ambient dimension m, as for ``VonMisesFisher``).
 * ``vmf_log_normalizer(m, kappa)``: log C_m(kappa), with derivative -A_m(kappa).
+* ``vmf_kl_uniform(m, kappa)``, ``vmf_entropy(m, kappa)``,
+  ``vmf_kl_vmf(m, kappa1, kappa2, d)``: the KLs and entropy as functions of
+  the concentrations (one fused op each; the distributions call the same ops).
 """
 
 from . import kl as _kl  # noqa: F401  (registers the KL divergences)
-from ._normalizer import vmf_log_normalizer
+from ._normalizer import vmf_entropy, vmf_kl_uniform, vmf_kl_vmf, vmf_log_normalizer
 from .constraints import sphere
 from .hyperspherical_uniform import HypersphericalUniform
 from .von_mises_fisher import VonMisesFisher
 
-__all__ = ["VonMisesFisher", "HypersphericalUniform", "vmf_log_normalizer", "sphere"]
+__all__ = [
+    "VonMisesFisher",
+    "HypersphericalUniform",
+    "vmf_log_normalizer",
+    "vmf_kl_uniform",
+    "vmf_entropy",
+    "vmf_kl_vmf",
+    "sphere",
+]

@@ -17,17 +17,22 @@ exactly (the v/kappa terms cancel on paper, not in floating point). With
     KL(vMF || U)      = log C + kappa A + log|S^{m-1}| = kappa A - log S_v(kappa)
     H(vMF)            = log|S^{m-1}| - KL(vMF || U)
     KL(U || vMF)      = log S_v(kappa)
+    KL(vMF1 || vMF2)  = log S(k2) - log S(k1) - (k2 - k1) A(k1) + k2 A(k1) d,
+                        d = |mu1 - mu2|^2 / 2
 
-For kappa -> 0, kappa A ~ kappa^2/m and log S ~ kappa^2/(2m): KL ~ kappa^2/(2m)
-is a difference of two terms within a factor of two of each other, so it keeps
-full relative accuracy once log S is evaluated as log1p of its series (the
-direct formula cancels O(m log m) terms down to kappa^2 and returns 0 or
-noise in float32). Large kappa uses log I_v from hvae_ext.log_iv.
-
-These functions of kappa are evaluated in float64 whatever the input dtype
-(they cost O(batch), nothing next to a network) and rounded once: kappa (1 - A)
+Each is one fused op of the hvae library (torch.ops.hvae.vmf_log_normalizer,
+vmf_kl_uniform, vmf_entropy, vmf_kl_vmf; math in csrc/hvae/vmf_density.h),
+CPU and CUDA, with its own backward op (derivatives -A, 1 - A, kappa A',
+-kappa A', and those of the last line) registered in C++. The ops compute in
+double whatever the input dtype and round once, inside the kernel: kappa (1 - A)
 is O(m) while kappa is up to 1e6, and float32 cannot hold 1 - A to better than
-~1e-7 absolute, i.e. 0.1 in kappa (1 - A).
+~1e-7 absolute, i.e. 0.1 in kappa (1 - A). log S_v is log1p of its power
+series for kappa^2 / (4 (v+1)) <= 1, so that KL ~ kappa^2/(2m) keeps full
+relative accuracy as kappa -> 0 (the direct formula cancels O(m log m) terms
+down to kappa^2 and returns 0 or noise in float32), and
+lgamma(v+1) + v log(2/kappa) + log I_v(kappa) (log_ive for the scaled
+normalizer) above. KL(U || vMF) is vmf_kl_vmf at k1 = 0, d = 0 (exactly
+log S_v: A(0) = 0, log S(0) = 0).
 """
 
 from __future__ import annotations
@@ -38,86 +43,31 @@ import operator
 import torch
 from torch import Tensor
 
-from ..special import iv_ratio, log_iv, log_ive
+from .. import _ops  # noqa: F401  (registers torch.ops.hvae)
+from ..special import iv_ratio
 
 __all__ = [
     "log_sphere_area",
     "log_normalized_iv",
     "vmf_log_normalizer",
+    "vmf_kl_uniform",
+    "vmf_entropy",
+    "vmf_kl_vmf",
     "mean_resultant_length",
     "coordinate_variance_terms",
 ]
 
-# The power series is used for y = kappa^2 / (4 (v+1)) <= 1: term k is at most
-# y^k / k!, so after _SERIES_TERMS terms the remainder is below
-# y^(K+1)/(K+1)! < 1e-19 * y (K = 20), beyond float64 rounding of the sum.
-_SERIES_TERMS = 20
-_SERIES_MAX_Y = 1.0
+# The ops' overloads, resolved once (an OpOverloadPacket resolves per call).
+_log_normalizer_op = torch.ops.hvae.vmf_log_normalizer.default
+_kl_uniform_op = torch.ops.hvae.vmf_kl_uniform.default
+_entropy_op = torch.ops.hvae.vmf_entropy.default
+_kl_vmf_op = torch.ops.hvae.vmf_kl_vmf.default
 
 
 def log_sphere_area(m: int) -> float:
     """log|S^{m-1}| = log 2 + (m/2) log pi - lgamma(m/2), the log surface area
     of the unit sphere in R^m (as a Python float, exact to float64 rounding)."""
     return math.log(2.0) + 0.5 * m * math.log(math.pi) - math.lgamma(0.5 * m)
-
-
-def _log_normalized_iv_value(v: float, kappa: Tensor, scaled: bool) -> Tensor:
-    """log S_v(kappa) (``scaled``: log S_v(kappa) - kappa) in kappa's dtype (no
-    autograd; see _LogNormalizedIv)."""
-    y = kappa * kappa / (4.0 * (v + 1.0))
-    use_series = y <= _SERIES_MAX_Y
-
-    # Series branch: log1p(t_1 (1 + sum_{k>=2} t_k / t_1)), t_1 = q / (v+1),
-    # q = kappa^2/4, t_k / t_1 = q^(k-1) / exp(d_k), d_k = sum_{j=2..k} log(j (v+j)),
-    # all terms at once (a fixed-size last dimension rather than a loop, so a
-    # compiled graph stays small). Each ratio is at most y^(k-1)/k! <= 1/2 and
-    # exp rounds it to ~|log ratio| eps: below 40 eps wherever it is above eps.
-    # d_k is a sum of logs, not a difference of lgammas (which would lose
-    # lgamma(v+k) ~ 4e4 eps at m = 1e4). Inputs of the other branch are
-    # replaced by 0 so that nothing overflows.
-    kappa_s = torch.where(use_series, kappa, torch.zeros_like(kappa))
-    t1 = kappa_s * kappa_s * (0.25 / (v + 1.0))
-    j = torch.arange(2, _SERIES_TERMS + 1, dtype=kappa.dtype, device=kappa.device)
-    d = torch.cumsum(torch.log(j) + torch.log(j + v), 0)
-    log_q = (2.0 * torch.log(kappa_s) - math.log(4.0)).unsqueeze(-1)
-    ratios = torch.exp((j - 1.0) * log_q - d).sum(-1)
-    series = torch.log1p(t1 + t1 * ratios)
-    if scaled:
-        series = series - kappa
-
-    # Large-kappa branch: lgamma(v+1) + v log(2/kappa) + log I_v(kappa). Its
-    # terms cancel down to log S >= log1p(y) > 0.69 here, an absolute rounding
-    # of ~1e-16 * (v log v + kappa) relative to a value that is at least ~y.
-    safe = torch.where(use_series, torch.ones_like(kappa), kappa)
-    log_bessel = log_ive(v, safe) if scaled else log_iv(v, safe)
-    direct = math.lgamma(v + 1.0) + v * (math.log(2.0) - torch.log(safe)) + log_bessel
-    return torch.where(use_series, series, direct)
-
-
-class _LogNormalizedIv(torch.autograd.Function):
-    """log S_v(kappa) (``scaled``: minus kappa, from log_ive, so that nothing
-    of size kappa is added and subtracted) with the derivative
-    A_m(kappa) = iv_ratio(v, kappa) (``scaled``: A_m - 1) computed directly:
-    differentiating the formula would subtract v/kappa from R_v + v/kappa,
-    which cancels for kappa << v. The backward is itself differentiable
-    (through iv_ratio), so second derivatives are right."""
-
-    @staticmethod
-    def forward(kappa: Tensor, v: float, scaled: bool) -> Tensor:
-        return _log_normalized_iv_value(v, kappa, scaled)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        kappa, v, scaled = inputs
-        ctx.save_for_backward(kappa)
-        ctx.v = v
-        ctx.scaled = scaled
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        (kappa,) = ctx.saved_tensors
-        a = iv_ratio(ctx.v, kappa)
-        return grad * (a - 1.0 if ctx.scaled else a), None, None
 
 
 def _as_float64(kappa: Tensor) -> Tensor:
@@ -134,27 +84,29 @@ def _check_m(m: int) -> int:
     return m_int
 
 
-def _check_kappa(kappa: Tensor, fn: str) -> Tensor:
+def _check_kappa(kappa: Tensor, fn: str, name: str = "kappa") -> Tensor:
     if not isinstance(kappa, Tensor) or kappa.dtype not in (torch.float32, torch.float64):
         what = kappa.dtype if isinstance(kappa, Tensor) else type(kappa).__name__
-        raise TypeError(f"hvae_ext.distributions.{fn}: kappa must be a float32 or float64 Tensor, got {what}")
+        raise TypeError(f"hvae_ext.distributions.{fn}: {name} must be a float32 or float64 Tensor, got {what}")
     return kappa
 
 
-def log_normalized_iv(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
-    """log S_v(kappa) = log(Gamma(v+1) (2/kappa)^v I_v(kappa)), v = m/2 - 1
-    (``scaled``: log S_v(kappa) - kappa), in float64 whatever kappa's dtype,
-    differentiable with derivative A_m(kappa) (``scaled``: A_m(kappa) - 1)."""
+def log_normalized_iv(m: int, kappa: Tensor) -> Tensor:
+    """log S_v(kappa) = log(Gamma(v+1) (2/kappa)^v I_v(kappa)), v = m/2 - 1, which
+    is KL(U || vMF(mu, kappa)), in kappa's dtype, differentiable with
+    derivative A_m(kappa) (the vmf_kl_vmf op at kappa1 = 0, d = 0)."""
     m = _check_m(m)
     kappa = _check_kappa(kappa, "log_normalized_iv")
-    return _LogNormalizedIv.apply(_as_float64(kappa), 0.5 * m - 1.0, scaled)
+    zero = kappa.new_zeros(())
+    return _kl_vmf_op(zero, kappa, zero, m)
 
 
 def mean_resultant_length(m: int, kappa: Tensor) -> Tensor:
-    """A_m(kappa) = I_{m/2}(kappa) / I_{m/2-1}(kappa) = E[mu^T z], in kappa's dtype."""
+    """A_m(kappa) = I_{m/2}(kappa) / I_{m/2-1}(kappa) = E[mu^T z], in kappa's
+    dtype (iv_ratio is within 5e-7 relative in float32, 2e-15 in float64)."""
     m = _check_m(m)
     kappa = _check_kappa(kappa, "mean_resultant_length")
-    return iv_ratio(0.5 * m - 1.0, _as_float64(kappa)).to(kappa.dtype)
+    return iv_ratio(0.5 * m - 1.0, kappa)
 
 
 def vmf_log_normalizer(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
@@ -165,16 +117,49 @@ def vmf_log_normalizer(m: int, kappa: Tensor, scaled: bool = False) -> Tensor:
     (``scaled=True``: log C_m(kappa) + kappa, the constant of the scaled form
     log p(z) = [log C + kappa] - kappa (1 - mu^T z), finite and O(m log kappa)
     where log C itself is ~ -kappa), with its own derivative -A_m(kappa)
-    (``scaled``: 1 - A_m(kappa)). Exact at kappa = 0 (-log|S^{m-1}|). Computed
-    in float64 and returned in kappa's dtype.
+    (``scaled``: 1 - A_m(kappa)), itself differentiable once more (-A_m').
+    Exact at kappa = 0 (-log|S^{m-1}|). One fused op
+    (torch.ops.hvae.vmf_log_normalizer), computed in double inside the kernel
+    and returned in kappa's dtype; a negative or NaN kappa gives NaN.
 
     Args:
         m: the ambient dimension, >= 2.
         kappa: concentrations >= 0, any shape.
     """
     kappa = _check_kappa(kappa, "vmf_log_normalizer")
-    out = -log_sphere_area(_check_m(m)) - log_normalized_iv(m, kappa, scaled=scaled)
-    return out.to(kappa.dtype)
+    return _log_normalizer_op(kappa, _check_m(m), bool(scaled))
+
+
+def vmf_kl_uniform(m: int, kappa: Tensor) -> Tensor:
+    """KL(vMF(mu, kappa) || uniform on S^{m-1}) = kappa A_m(kappa) - log S_v(kappa),
+    in kappa's dtype (~ kappa^2/(2m) with full relative precision as
+    kappa -> 0); derivative kappa A_m'(kappa). One fused op
+    (torch.ops.hvae.vmf_kl_uniform)."""
+    kappa = _check_kappa(kappa, "vmf_kl_uniform")
+    return _kl_uniform_op(kappa, _check_m(m))
+
+
+def vmf_entropy(m: int, kappa: Tensor) -> Tensor:
+    """Entropy of vMF(mu, kappa) on S^{m-1}, log|S^{m-1}| - KL(vMF || U) =
+    -log C_m(kappa) - kappa A_m(kappa), in kappa's dtype; derivative
+    -kappa A_m'(kappa). One fused op (torch.ops.hvae.vmf_entropy)."""
+    kappa = _check_kappa(kappa, "vmf_entropy")
+    return _entropy_op(kappa, _check_m(m))
+
+
+def vmf_kl_vmf(m: int, kappa1: Tensor, kappa2: Tensor, d: Tensor) -> Tensor:
+    """KL(vMF(mu1, kappa1) || vMF(mu2, kappa2)) on S^{m-1} given
+    d = |mu1 - mu2|^2 / 2 (= 1 - mu1^T mu2 for unit vectors):
+
+        log S_v(k2) - log S_v(k1) - (k2 - k1) A_m(k1) + k2 A_m(k1) d,
+
+    with derivatives A'(k1) (k1 - k2 (1 - d)), A(k2) - A(k1) (1 - d) and
+    k2 A(k1). The three operands broadcast; the result has their promoted
+    dtype. One fused op (torch.ops.hvae.vmf_kl_vmf)."""
+    kappa1 = _check_kappa(kappa1, "vmf_kl_vmf")
+    kappa2 = _check_kappa(kappa2, "vmf_kl_vmf")
+    d = _check_kappa(d, "vmf_kl_vmf", "d")
+    return _kl_vmf_op(kappa1, kappa2, d, _check_m(m))
 
 
 def coordinate_variance_terms(m: int, kappa: Tensor):

@@ -14,11 +14,10 @@ from .. import _ops  # noqa: F401  (registers torch.ops.hvae)
 from . import constraints as sphere_constraints
 from ._validation import check_on_sphere, check_value_shape, check_vmf_args, loc_tolerance
 from ._normalizer import (
+    _entropy_op,
+    _log_normalizer_op,
     coordinate_variance_terms,
-    log_normalized_iv,
-    log_sphere_area,
     mean_resultant_length,
-    vmf_log_normalizer,
 )
 
 __all__ = ["VonMisesFisher"]
@@ -282,15 +281,13 @@ class VonMisesFisher(Distribution):
         [log C + kappa] - kappa |z - mu|^2 / 2."""
         if self._validate_args:
             self._validate_sample(value)
-        log_c_scaled = vmf_log_normalizer(self.m, self.concentration, scaled=True)
+        log_c_scaled = _log_normalizer_op(self.concentration, self.m, True)
         return log_c_scaled - self.concentration * half_squared_distance(value, self.loc)
 
     def entropy(self) -> Tensor:
         """H = -log C_m(kappa) - kappa A_m(kappa), shape batch_shape."""
-        # H = log|S^{m-1}| - KL(vMF || U), KL = kappa A - log S_v(kappa).
-        kappa64 = self.concentration.to(torch.float64)
-        kl = kappa64 * mean_resultant_length(self.m, kappa64) - log_normalized_iv(self.m, kappa64)
-        return (log_sphere_area(self.m) - kl).to(self.loc.dtype)
+        # H = log|S^{m-1}| - KL(vMF || U), KL = kappa A - log S_v(kappa): one op.
+        return _entropy_op(self.concentration, self.m)
 
     @property
     def mean(self) -> Tensor:
