@@ -38,6 +38,14 @@ constexpr const char* kOps[] = {
     "vmf_sample",
     "_vmf_sample_seeded",
     "_vmf_sample_backward",
+    "vmf_log_normalizer",
+    "_vmf_log_normalizer_backward",
+    "vmf_kl_uniform",
+    "_vmf_kl_uniform_backward",
+    "vmf_entropy",
+    "_vmf_entropy_backward",
+    "vmf_kl_vmf",
+    "_vmf_kl_vmf_backward",
 };
 
 bool is_low_precision(const at::Tensor& t) {

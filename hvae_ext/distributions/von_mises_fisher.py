@@ -138,9 +138,10 @@ class VonMisesFisher(Distribution):
     scaled form ``log p(z) = [log C + kappa] - kappa |z - mu|^2 / 2``
     (``|z - mu|^2/2 = 1 - mu^T z`` on the sphere), which stays accurate for
     kappa up to 1e6 and beyond in float32; functions of kappa alone (log C,
-    A_m = I_{m/2}/I_{m/2-1}, entropy, KLs) are computed in float64 through
-    ``hvae_ext.log_iv``/``iv_ratio`` and a power series for small kappa, with
-    the derivative of log C taken as -A_m. Off the sphere, the gradient of
+    entropy, KLs) are fused ops (``torch.ops.hvae.vmf_log_normalizer``,
+    ``vmf_entropy``, ``vmf_kl_uniform``, ``vmf_kl_vmf``) that compute in
+    double inside the kernel (log I_v and a power series for small kappa) and
+    round once, with the derivative of log C taken as -A_m. Off the sphere, the gradient of
     ``log_prob`` with respect to ``loc`` differs from that of the dot-product
     form by a multiple of ``loc`` (normal to the sphere); parameterize ``loc``
     as ``F.normalize(h, dim=-1)`` as usual.
