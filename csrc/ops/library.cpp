@@ -43,4 +43,8 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_vmf_sample_seeded(Tensor loc, Tensor kappa, int seed, int offset) -> (Tensor z, Tensor theta)");
   m.def("_vmf_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, Tensor kappa, "
         "bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
+
+  // What this build contains and which CPU loops it runs, as "key=value"
+  // lines (build_info.cpp; python -m hvae_ext.info).
+  m.def("_build_info() -> str");
 }
