@@ -52,6 +52,17 @@ def test_sdist_ships_the_build_files(sdist_files):
     assert not missing, missing
 
 
+def test_sdist_ships_every_tracked_file_but_ci(sdist_files):
+    # In a git checkout: whatever is committed ships, except CI's own files.
+    try:
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True,
+                                 text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    missing = sorted(f for f in tracked if f not in sdist_files and not f.startswith((".ci/", ".git")))
+    assert not missing, f"the sdist would leave out {missing}: add them to MANIFEST.in"
+
+
 def test_sdist_ships_no_build_output(sdist_files):
     built = sorted(f for f in sdist_files
                    if f.startswith("build/") or f.endswith((".so", ".o", ".pyc")) or "__pycache__" in f)
