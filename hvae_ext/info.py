@@ -19,8 +19,13 @@ import torch
 
 
 def _build_info() -> Dict[str, str]:
-    """The key=value lines of the compiled library's hvae::_build_info."""
-    text = torch.ops.hvae._build_info()
+    """The key=value lines of the compiled library's hvae::_build_info; empty
+    when the loaded library predates it (a stale build: that is worth
+    reporting too, and the Python-side facts still print)."""
+    try:
+        text = torch.ops.hvae._build_info()
+    except (AttributeError, RuntimeError):
+        return {}
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
@@ -54,6 +59,7 @@ def info() -> Dict[str, object]:
         "torch_cuda": torch.version.cuda,
         "cuda_available": torch.cuda.is_available(),
         "gpus": gpus,
+        "build_info": bool(built),  # False: the loaded _C predates hvae::_build_info
         "cuda_kernels_built": cuda_built,
         "cuda_archs": archs,
         "cuda_arch_list": built.get("cuda_arch_list", ""),
@@ -69,7 +75,9 @@ def info() -> Dict[str, object]:
 
 
 def _rows(d: Dict[str, object]) -> List[Tuple[str, str]]:
-    if d["cuda_kernels_built"]:
+    if not d["build_info"]:
+        kernels = "unknown (the loaded hvae_ext._C has no hvae::_build_info: a stale build?)"
+    elif d["cuda_kernels_built"]:
         kernels = f"built for {', '.join(d['cuda_archs']) or d['cuda_arch_list']} (nvcc {d['nvcc']})"
     else:
         kernels = "not built (CPU-only build)"

@@ -79,3 +79,8 @@ def test_info_reports_the_environment_switches():
 def test_format_names_the_cuda_architectures():
     d = {**info(), "cuda_kernels_built": True, "cuda_archs": ["sm_80", "sm_90"], "nvcc": "13.0"}
     assert "CUDA kernels:              built for sm_80, sm_90 (nvcc 13.0)" in format_info(d)
+
+
+def test_format_of_a_library_without_build_info():
+    d = {**info(), "build_info": False, "cuda_kernels_built": False, "cpu_clone_picked": "unknown"}
+    assert "CUDA kernels:              unknown (the loaded hvae_ext._C has no hvae::_build_info" in format_info(d)
