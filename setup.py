@@ -9,10 +9,16 @@ compile jobs, both as in torch.utils.cpp_extension.
 Install with `pip install --no-build-isolation -e .`: the extension must be
 compiled against the torch that is already installed (build isolation would
 fetch another torch and produce a library with a mismatched ABI).
+
+Objects go to a persistent directory, build/ext-<python>-torch<version>/
+(see BuildExt), so that a second install with unchanged sources compiles
+nothing.
 """
 
 import glob
 import os
+import re
+import sys
 
 import torch
 from setuptools import setup
@@ -69,8 +75,29 @@ def extension():
     )
 
 
+class BuildExt(BuildExtension.with_options(use_ninja=True)):
+    """torch's BuildExtension (ninja) with its objects in a persistent folder.
+
+    pip builds an editable install with a fresh temporary build_temp, so each
+    `pip install -e` would recompile every file. Here the objects and
+    build.ninja stay in build/ under the project root: ninja then recompiles
+    only what changed since the last build (it tracks every included header
+    through the compiler's depfiles, and the full command line of each
+    object, so new flags, HVAE_EXT_CUDA or TORCH_CUDA_ARCH_LIST rebuild too).
+    The folder is per Python and per torch version: objects built against one
+    torch's headers are never linked against another torch. An explicit
+    `build_ext --build-temp DIR` is kept."""
+
+    def finalize_options(self):
+        explicit = self.build_temp is not None
+        super().finalize_options()
+        if not explicit:
+            tag = f"ext-{sys.implementation.cache_tag}-torch{torch.__version__}"
+            self.build_temp = os.path.join(ROOT, "build", re.sub(r"[^A-Za-z0-9._-]", "_", tag))
+
+
 setup(
     ext_modules=[extension()],
-    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+    cmdclass={"build_ext": BuildExt},
     options={"bdist_wheel": {"py_limited_api": "cp39"}},
 )

@@ -62,7 +62,10 @@ def main(argv=None) -> int:
     print(f"\n{args.threads} CPU thread(s); times are medians (torch.utils.benchmark); "
           "speedup = baseline time / our time, measured in this run.")
     print("peak = bytes allocated by torch during one call beyond its inputs (CUDA allocator statistics; "
-          "CPU: profiler memory events; numpy/scipy allocations are not seen); peak/param = our peak / parameter bytes.")
+          "CPU: the CPU allocator's events under the autograd profiler's legacy mode; numpy/scipy memory is not "
+          "seen, '-'); peak/param = our peak / parameter bytes.")
+    print("non-finite ours/base = share of inf/NaN in one call's outputs (scipy's log(ive(v, x)) + x is -inf "
+          "where ive underflows).")
     if args.out:
         write_json(args.out, rows, args.threads)
         print(f"wrote {args.out}")

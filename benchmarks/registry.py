@@ -27,6 +27,7 @@ class Case:
     target: Optional[float] = None  # speedup the project promises against the first baseline
     param_bytes: int = 0  # bytes of the op's parameter tensors: the unit of peak memory (0: not reported)
     peak_target: Optional[float] = None  # promised bound on our peak memory / param_bytes
+    count_nonfinite: bool = False  # report the share of inf/NaN in each callable's outputs
 
 
 # suite name -> factory(devices, dtypes, quick) -> cases

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, asdict
 from typing import List, Optional
 
+import numpy as np
 import torch
 from torch.utils import benchmark as tbench
 
@@ -33,6 +34,10 @@ class Row:
     baseline_peak_bytes: Optional[int] = None
     peak_per_param: Optional[float] = None
     peak_target: Optional[float] = None
+    # Share of inf/NaN in one call's outputs (cases with count_nonfinite):
+    # scipy's log(ive(v, x)) + x is -inf where ive underflows.
+    ours_nonfinite: Optional[float] = None
+    baseline_nonfinite: Optional[float] = None
 
 
 def median_seconds(fn, threads: int, min_run_time: float) -> float:
@@ -49,10 +54,7 @@ def peak_bytes(fn, device: str) -> Optional[int]:
     outputs count, inputs that exist before the call do not.
 
     CUDA: the caching allocator's statistics (allocated, not reserved, bytes).
-    CPU: torch keeps no allocator statistics, so one call runs under the
-    profiler with profile_memory=True, which records every allocation and free
-    of torch's CPU allocator with its size; replaying them in time order gives
-    the peak. None when the profiler does not expose its memory events."""
+    CPU: torch keeps no allocator statistics, so see _cpu_peak_bytes."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         before = torch.cuda.memory_allocated()
@@ -60,16 +62,33 @@ def peak_bytes(fn, device: str) -> Optional[int]:
         fn()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - before
-    from torch.profiler import ProfilerActivity, profile
+    return _cpu_peak_bytes(fn)
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    results = getattr(prof.profiler, "kineto_results", None)
-    if results is None:
+
+def _cpu_peak_bytes(fn) -> Optional[int]:
+    """Torch's CPU allocator reports each allocation and free, with its size,
+    to the profiler that is active on the calling thread. One call runs under
+    the autograd profiler in its legacy (CPU-only) mode with memory events on;
+    replaying the events in time order gives the peak. The legacy mode is used
+    because torch.profiler's Kineto backend prints two USDT lines to stderr
+    each time it starts and stops. It is torch's private entry point: None
+    when this torch does not have it. Numpy/scipy allocations are not seen."""
+    try:
+        from torch._C._autograd import _disable_profiler_legacy, _enable_profiler_legacy
+        from torch._C._profiler import ProfilerConfig, ProfilerState, _ExperimentalConfig
+
+        config = ProfilerConfig(ProfilerState.CPU, False, True, False, False, False, _ExperimentalConfig())
+    except (ImportError, TypeError):
         return None
+    _enable_profiler_legacy(config)
+    try:
+        fn()
+    finally:
+        threads = _disable_profiler_legacy()
+    # One list per thread, each in time order; a stable sort merges them.
     events = sorted(
-        ((e.start_ns(), e.nbytes()) for e in results.events()
-         if e.name() == "[memory]" and "CPU" in str(e.device_type())),
+        ((e.start_us(), e.cpu_memory_usage()) for thread in threads for e in thread
+         if e.kind() == "memory_alloc" and e.cpu_memory_usage() != 0),
         key=lambda event: event[0],
     )
     live = peak = 0
@@ -77,6 +96,29 @@ def peak_bytes(fn, device: str) -> Optional[int]:
         live += nbytes
         peak = max(peak, live)
     return peak
+
+
+def nonfinite_share(out) -> Optional[float]:
+    """Share of inf/NaN values among the floating-point values `out` returns
+    (a tensor, a numpy array, or a tuple/list of them); None if there are none."""
+    arrays = []
+
+    def collect(o):
+        if isinstance(o, torch.Tensor):
+            if o.is_floating_point():
+                arrays.append(o.detach().cpu().double().numpy())
+        elif isinstance(o, np.ndarray):
+            if np.issubdtype(o.dtype, np.floating):
+                arrays.append(o)
+        elif isinstance(o, (tuple, list)):
+            for item in o:
+                collect(item)
+
+    collect(out)
+    total = sum(a.size for a in arrays)
+    if total == 0:
+        return None
+    return sum(int(np.count_nonzero(~np.isfinite(a))) for a in arrays) / total
 
 
 def run_case(case: Case, threads: int, min_run_time: float, memory: bool = True) -> List[Row]:
@@ -93,16 +135,21 @@ def run_case(case: Case, threads: int, min_run_time: float, memory: bool = True)
         ours_peak_bytes=ours_peak,
         peak_per_param=ours_peak / case.param_bytes if (ours_peak is not None and case.param_bytes) else None,
         peak_target=case.peak_target,
+        ours_nonfinite=nonfinite_share(case.ours()) if case.count_nonfinite else None,
     )
     if not case.baselines:
         return [Row(baseline="-", baseline_s=None, speedup=None, target=None, **common)]
     rows = []
     for i, (name, fn) in enumerate(case.baselines.items()):
         base = median_seconds(fn, threads, min_run_time)
+        out = fn()
+        # torch's allocator does not see numpy's memory: no peak for a numpy baseline.
+        measurable = memory and not isinstance(out, np.ndarray)
         rows.append(
             Row(baseline=name, baseline_s=base, speedup=base / ours,
                 target=case.target if i == 0 else None,
-                baseline_peak_bytes=peak_bytes(fn, case.device) if memory else None, **common)
+                baseline_peak_bytes=peak_bytes(fn, case.device) if measurable else None,
+                baseline_nonfinite=nonfinite_share(out) if case.count_nonfinite else None, **common)
         )
     return rows
 
@@ -134,9 +181,23 @@ def _peak_ratio(r: Row) -> str:
     return text
 
 
+def _share(share: Optional[float]) -> str:
+    if share is None:
+        return "-"
+    if share == 0:
+        return "0"
+    return f"{100 * share:.3g}%"
+
+
+def _nonfinite(r: Row) -> str:
+    if r.ours_nonfinite is None and r.baseline_nonfinite is None:
+        return "-"
+    return f"{_share(r.ours_nonfinite)} / {_share(r.baseline_nonfinite)}"
+
+
 def format_table(rows: List[Row]) -> str:
     header = ("case", "device", "dtype", "ours", "baseline", "base time", "speedup", "target", "elem/s", "GB/s",
-              "peak", "base peak", "peak/param")
+              "peak", "base peak", "peak/param", "non-finite ours/base")
     lines = [header]
     for r in rows:
         lines.append((
@@ -153,6 +214,7 @@ def format_table(rows: List[Row]) -> str:
             _bytes(r.ours_peak_bytes),
             _bytes(r.baseline_peak_bytes),
             _peak_ratio(r),
+            _nonfinite(r),
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []

@@ -33,7 +33,9 @@ run() {  # run <seconds> <log> <command...>
 nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv >"$OUT/summary.txt" 2>&1
 for stage in "${stages[@]}"; do
   case "$stage" in
-    build) run 360 build.log python setup.py build_ext --inplace ;;
+    build)
+      run 360 build.log python setup.py build_ext --inplace
+      run 60 info.txt python -m hvae_ext.info ;;  # versions, CUDA architectures: what this run covered
     test) run "${TEST_LIMIT:-300}" pytest.log python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} ;;
     sanitize)
       # Small CUDA cases only: the sanitizer slows kernels ~100x.

@@ -61,4 +61,8 @@ TORCH_LIBRARY(hvae, m) {
   m.def("vmf_kl_vmf(Tensor kappa1, Tensor kappa2, Tensor d, int m) -> Tensor");
   m.def("_vmf_kl_vmf_backward(Tensor grad, Tensor kappa1, Tensor kappa2, Tensor d, int m) "
         "-> (Tensor grad_kappa1, Tensor grad_kappa2, Tensor grad_d)");
+
+  // What this build contains and which CPU loops it runs, as "key=value"
+  // lines (build_info.cpp; python -m hvae_ext.info).
+  m.def("_build_info() -> str");
 }
