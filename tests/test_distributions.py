@@ -14,7 +14,6 @@ Accuracy targets (measured on the grid below; see docs/distributions.md):
   float32: |err| <= 4e-7 * |value| + (float64 bound): functions of kappa are
            computed in float64 and rounded once.
 """
-import functools
 import math
 
 import mpmath as mp
@@ -25,6 +24,7 @@ from torch.distributions import kl_divergence
 
 import hvae_ext
 from hvae_ext.distributions import HypersphericalUniform, VonMisesFisher, vmf_log_normalizer
+from vmf_mp_reference import vmf_kappa_reference
 
 DTYPES = [torch.float64, torch.float32]
 MS = [2, 3, 5, 64, 512, 10000]
@@ -33,18 +33,10 @@ KAPPAS = [0.0, 1e-8, 1e-4, 0.1, 1.0, 10.0, 300.0, 1e4, 1e6]
 
 # --- mpmath references -------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
 def _mp(m: int, kappa: float):
     """(log S_v, A_m, log|S^{m-1}|) at 80 digits for the exact float kappa."""
-    with mp.workdps(80):
-        v = mp.mpf(m) / 2 - 1
-        log_area = mp.log(2) + mp.mpf(m) / 2 * mp.log(mp.pi) - mp.loggamma(mp.mpf(m) / 2)
-        if kappa == 0:
-            return mp.mpf(0), mp.mpf(0), log_area
-        k = mp.mpf(kappa)
-        log_s = mp.loggamma(v + 1) + v * mp.log(2 / k) + mp.log(mp.besseli(v, k, maxterms=10**6))
-        a = mp.besseli(v + 1, k, maxterms=10**6) / mp.besseli(v, k, maxterms=10**6)
-        return log_s, a, log_area
+    log_s, a, _, log_area = vmf_kappa_reference(m, kappa)
+    return log_s, a, log_area
 
 
 def mp_log_c(m, kappa):

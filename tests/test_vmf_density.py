@@ -13,7 +13,6 @@ Oracle: mpmath at 80 digits, at the exact (dtype-rounded) inputs. Targets:
 
 from __future__ import annotations
 
-import functools
 import math
 
 import mpmath as mp
@@ -25,6 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import hvae_ext  # noqa: F401
 from hvae_ext.distributions import HypersphericalUniform, VonMisesFisher
 from hvae_ext.distributions import _normalizer as nz
+from vmf_mp_reference import vmf_kappa_reference
 
 DTYPES = [torch.float64, torch.float32]
 MS = [2, 3, 5, 10, 64, 512, 10000]
@@ -35,20 +35,7 @@ OPS = ["vmf_log_normalizer", "vmf_kl_uniform", "vmf_entropy", "vmf_kl_vmf"]
 # --- mpmath references ---------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
-def ref(m: int, kappa: float):
-    """(log S_v, A, A', log|S^{m-1}|) at 80 digits for the exact float kappa."""
-    with mp.workdps(80):
-        v = mp.mpf(m) / 2 - 1
-        log_area = mp.log(2) + mp.mpf(m) / 2 * mp.log(mp.pi) - mp.loggamma(mp.mpf(m) / 2)
-        if kappa == 0:
-            return mp.mpf(0), mp.mpf(0), 1 / mp.mpf(m), log_area
-        k = mp.mpf(kappa)
-        iv = mp.besseli(v, k, maxterms=10**6)
-        a = mp.besseli(v + 1, k, maxterms=10**6) / iv
-        log_s = mp.loggamma(v + 1) + v * mp.log(2 / k) + mp.log(iv)
-        a_prime = 1 - a * a - (m - 1) * a / k
-        return log_s, a, a_prime, log_area
+ref = vmf_kappa_reference  # (log S_v, A, A', log|S^{m-1}|)
 
 
 def ref_values(m, k):
