@@ -19,14 +19,19 @@ echo "sdist -> $work/dist"
 (cd "$root" && "$python" setup.py -q egg_info --egg-base "$work" sdist --dist-dir "$work/dist" >/dev/null)
 sdist="$(ls "$work"/dist/hvae_ext-*.tar.gz)"
 
-"$python" -m venv --system-site-packages "$work/venv"
+# --without-pip: a venv's own pip would bring the setuptools bundled with
+# this Python (65 on 3.11), which would shadow the system's and cannot read
+# pyproject's SPDX license (setuptools >= 77). The system's pip installs into
+# the venv instead (--python runs it under the venv's interpreter).
+"$python" -m venv --system-site-packages --without-pip "$work/venv"
 venv_python="$work/venv/bin/python"
+venv_pip() { "$python" -m pip --python "$venv_python" "$@"; }
 cd "$work"
 echo "wheel from $(basename "$sdist") (compiles the extension)"
-"$venv_python" -m pip wheel -q --no-build-isolation --no-deps --wheel-dir "$work/wheels" "$sdist"
+venv_pip wheel -q --no-build-isolation --no-deps --wheel-dir "$work/wheels" "$sdist"
 wheel="$(ls "$work"/wheels/hvae_ext-*.whl)"
 echo "install $(basename "$wheel") into $work/venv"
-"$venv_python" -m pip install -q --no-build-isolation "$wheel"
+venv_pip install -q --no-build-isolation "$wheel"
 
 "$venv_python" - "$work/venv" <<'PY'
 import os
