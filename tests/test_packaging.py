@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Folders whose every file ships, and single files that must.
 SHIPPED_TREES = ("csrc", "cmake", "tests/cpp", "tests/data", "tools")
-SHIPPED_FILES = ("CMakeLists.txt", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
+SHIPPED_FILES = ("CMakeLists.txt", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "LICENSE")
 
 
 def _files_under(tree):
