@@ -22,9 +22,19 @@ import sys
 
 import torch
 from setuptools import setup
+from torch.utils import cpp_extension
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# The stable-ABI (abi3) floor: recent torch's BuildExtension defines
+# -DPy_LIMITED_API=<its own floor> for a py_limited_api extension, and a
+# second, different definition of ours would only draw a "redefined" warning
+# from every compile and leave the wheel's tag behind the binary. We define it
+# only where torch does not, and tag the wheel with the floor in force.
+TORCH_ABI3_FLOOR = getattr(cpp_extension, "min_supported_cpython", None)
+ABI3_FLOOR = TORCH_ABI3_FLOOR or "0x03090000"
+ABI3_TAG = f"cp3{(int(ABI3_FLOOR, 16) >> 16) & 0xFF}"
 
 
 def build_cuda() -> bool:
@@ -52,8 +62,9 @@ def extension():
     # may not be speculated). Neither changes a computed value.
     cxx_flags = [
         "-O3", "-std=c++17", "-fopenmp", "-fno-math-errno", "-fno-trapping-math",
-        "-DPy_LIMITED_API=0x03090000",
     ]
+    if TORCH_ABI3_FLOOR is None:
+        cxx_flags.append(f"-DPy_LIMITED_API={ABI3_FLOOR}")
     kwargs = dict(
         name="hvae_ext._C",
         extra_link_args=["-fopenmp"],
@@ -99,5 +110,5 @@ class BuildExt(BuildExtension.with_options(use_ninja=True)):
 setup(
     ext_modules=[extension()],
     cmdclass={"build_ext": BuildExt},
-    options={"bdist_wheel": {"py_limited_api": "cp39"}},
+    options={"bdist_wheel": {"py_limited_api": ABI3_TAG}},
 )
