@@ -68,4 +68,4 @@ def test_log_densities_match_the_distribution():
 def test_cli_runs(capsys):
     movmf_cli.main(["--m", "32", "--kappa", "50", "500", "--n", "400", "--device", "cpu"])
     out = capsys.readouterr().out
-    assert "EM iterations" in out and "converged" in out
+    assert "k-means++ seedings" in out and "converged" in out

@@ -53,10 +53,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = p.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     (w, loc, kappa), fit, perm, seconds = run(args.m, args.kappa, args.n, args.weights, args.seed, args.device, dtype)
-    print(f"m = {args.m}, N = {args.n}, K = {len(args.kappa)}, {args.device} {args.dtype}: "
-          f"{len(fit.log_likelihood)} EM iterations in {seconds:.2f} s "
-          f"({'converged' if fit.converged else 'not converged'}), "
-          f"mean log-likelihood {fit.log_likelihood[-1]:.6f}")
+    print(f"m = {args.m}, N = {args.n}, K = {len(args.kappa)}, {args.device} {args.dtype}: fit in {seconds:.2f} s "
+          f"(4 k-means++ seedings x <= 5 EM iterations; the best {'converged' if fit.converged else 'did not converge'} "
+          f"after {len(fit.log_likelihood)} iterations), mean log-likelihood {fit.log_likelihood[-1]:.6f}")
     print(" k | weight true / est | kappa true / est (rel. err) | cos(loc true, est)")
     for j, e in enumerate(perm):
         rel = (fit.kappa[e] / kappa[j] - 1).item()
