@@ -115,6 +115,16 @@ def test_edge_conventions(device, dtype):
     assert torch.isnan(iv_ratio_inverse(t(-0.5, math.nan), t(0.3, 0.3))).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_finite_and_positive_over_the_domain(device, dtype):
+    info = torch.finfo(dtype)
+    v = torch.cat([torch.zeros(1), torch.logspace(-6, 6, 25)]).to(device, dtype)[:, None]
+    r = torch.tensor([info.tiny, info.eps, 1e-3, 0.5, 1 - 4 * info.eps, 1 - info.eps / 2], dtype=dtype, device=device)
+    x = iv_ratio_inverse(v, r)
+    assert torch.isfinite(x).all() and (x > 0).all()
+    assert (x[:, 1:] > x[:, :-1]).all()  # increasing in r
+
+
 def test_broadcasting_and_scalar_order(device):
     v = torch.tensor([[0.0], [1.5], [40.0]], dtype=torch.float64, device=device)
     r = torch.tensor([0.1, 0.5, 0.95], dtype=torch.float64, device=device)

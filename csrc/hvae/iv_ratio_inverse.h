@@ -40,7 +40,8 @@ struct IvRatioInverseCfg {
 // x with x / (a + sqrt(x^2 + b2)) = r, b2 = a^2 c; om = 1 - r (exact for r >= 1/2).
 HVAE_HD double invert_ratio_bound(double a, double c, double r, double om) {
   const double one_m_r2 = om * (1.0 + r);
-  return r * a * (1.0 + sqrt_(r * r + one_m_r2 * c)) / one_m_r2;
+  // r last: r a would underflow for the smallest subnormal r
+  return (a * (1.0 + sqrt_(r * r + one_m_r2 * c)) / one_m_r2) * r;
 }
 
 // The root and the number of ratio evaluations it took (for the tests).

@@ -103,6 +103,7 @@ TEST(IvRatioInverse, SpecialValues) {
   EXPECT_EQ(hvae::iv_ratio_inverse_dr(1.0f, 0.0f), 4.0f);
   // a subnormal r: x ~ r (2v + 2)
   EXPECT_NEAR(hvae::iv_ratio_inverse(1.0, 1e-310), 4e-310, 1e-323);
+  EXPECT_GT(hvae::iv_ratio_inverse(0.0, std::numeric_limits<double>::denorm_min()), 0.0);
 }
 
 TEST(IvRatioInverse, DerivativeMatchesFiniteDifference) {
