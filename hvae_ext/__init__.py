@@ -9,10 +9,10 @@ from .flows import (
     sylvester_triangular,
     sylvester_triangular_inverse,
 )
-from .special import iv_ratio, log_iv, log_ive
+from .special import iv_ratio, iv_ratio_inverse, log_iv, log_ive
 
 __all__ = [
-    "special", "log_iv", "log_ive", "iv_ratio",
+    "special", "log_iv", "log_ive", "iv_ratio", "iv_ratio_inverse",
     "distributions", "VonMisesFisher", "HypersphericalUniform",
     "flows", "TriangularSylvester", "TriangularSylvesterHead", "AmortizedTriangularSylvester",
     "sylvester_triangular", "sylvester_triangular_inverse",

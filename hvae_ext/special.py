@@ -6,6 +6,8 @@ log form, stable for all v in [0, 1e4] and x in [0, 1e7] and beyond:
 * ``log_iv(v, x)  = log I_v(x)``
 * ``log_ive(v, x) = log I_v(x) - x``  (the exponentially scaled form)
 * ``iv_ratio(v, x) = I_{v+1}(x) / I_v(x)``
+* ``iv_ratio_inverse(v, r)``: the x >= 0 with ``iv_ratio(v, x) = r`` (for
+  the vMF, kappa from the mean resultant length)
 
 ``v`` and ``x`` broadcast; ``v`` may be a Python number (no broadcast copy is
 made). float32 and float64 are computed natively, half and bfloat16 in
@@ -42,7 +44,7 @@ from torch import Tensor
 
 from . import _ops  # noqa: F401  (registers torch.ops.hvae)
 
-__all__ = ["log_iv", "log_ive", "iv_ratio"]
+__all__ = ["log_iv", "log_ive", "iv_ratio", "iv_ratio_inverse"]
 
 Order = Union[Tensor, float, int]
 
@@ -60,9 +62,9 @@ def _order(v: Order, x: Tensor, fn: str) -> Tensor:
     raise TypeError(f"hvae_ext.special.{fn}: v must be a Tensor or a real number, got {type(v).__name__}")
 
 
-def _argument(x: Tensor, fn: str) -> Tensor:
+def _argument(x: Tensor, fn: str, name: str = "x") -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"hvae_ext.special.{fn}: x must be a Tensor, got {type(x).__name__}")
+        raise TypeError(f"hvae_ext.special.{fn}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
 
@@ -99,3 +101,37 @@ def iv_ratio(v: Order, x: Tensor) -> Tensor:
     Args and shapes as :func:`log_iv`.
     """
     return torch.ops.hvae.iv_ratio(_order(v, _argument(x, "iv_ratio"), "iv_ratio"), x)
+
+
+def iv_ratio_inverse(v: Order, r: Tensor) -> Tensor:
+    """The ``x >= 0`` with ``I_{v+1}(x) / I_v(x) = r``: the inverse of
+    :func:`iv_ratio` in its argument. For the von Mises-Fisher distribution on
+    S^{m-1}, ``iv_ratio_inverse(m/2 - 1, rbar)`` is the maximum-likelihood
+    kappa for a mean resultant length ``rbar``.
+
+    Solved per element from a bracket of Amos-Segura bounds on the ratio by
+    at most 12 safeguarded Newton steps in float64 (docs/numerics.md); the
+    round trip ``iv_ratio(v, iv_ratio_inverse(v, r))`` is within 1e-15 of r
+    in float64 over v in [0, 1e4], r in [1e-10, 1 - 1e-12].
+
+    As r -> 1, x ~ (v + 1/2) / (1 - r) grows without bound, and x is only as
+    accurate as r allows: its relative condition number ``(r / x) dx/dr`` is
+    about ``1 / (1 - r)``, so near r = 1 - 1e-12 a rounding of r alone moves x
+    by ~1e-4 relative (the round trip stays exact to rounding).
+
+    Gradient with respect to r: ``dx/dr = 1 / R_v'(x)``; asking for a gradient
+    with respect to the order raises an error.
+
+    Args:
+        v: order(s) ``>= 0``; a tensor broadcastable with ``r`` or a number.
+        r: ratio(s) in ``[0, 1)``. ``r = 0`` gives 0; ``r < 0``, ``r >= 1``,
+            NaN, or ``v < 0`` give NaN.
+
+    Returns:
+        A tensor of the broadcast shape of ``v`` and ``r``, in their promoted
+        dtype (half and bfloat16 computed in float32, float32 in float64 and
+        rounded once).
+    """
+    return torch.ops.hvae.iv_ratio_inverse(
+        _order(v, _argument(r, "iv_ratio_inverse", "r"), "iv_ratio_inverse"), r
+    )

@@ -1,7 +1,9 @@
-"""Bessel suite: log_iv / iv_ratio against scipy and the pure-PyTorch reference."""
+"""Bessel suite: log_iv / iv_ratio against scipy and the pure-PyTorch reference,
+and iv_ratio_inverse against a vectorised scipy Newton iteration."""
 
 from __future__ import annotations
 
+import warnings
 from typing import List
 
 import numpy as np
@@ -56,6 +58,29 @@ def _scipy_iv_ratio(v, x: np.ndarray):
     return run
 
 
+def _scipy_iv_ratio_inverse(v, r: np.ndarray):
+    """The usual root-finder: vectorised Newton (scipy.optimize.newton on
+    arrays) on ive(v+1, x)/ive(v, x) = r, R' = 1 - R^2 - (2v+1) R/x, from
+    Sra's (2012) guess r (2v+2 - r^2)/(1 - r^2)."""
+    from scipy import optimize, special
+
+    def ratio(x):
+        return special.ive(v + 1, x) / special.ive(v, x) - r
+
+    def ratio_dx(x):
+        R = special.ive(v + 1, x) / special.ive(v, x)
+        return 1 - R * R - (2 * v + 1) * R / x
+
+    def run():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "some failed to converge": counted as non-finite below
+            x0 = r * (2 * v + 2 - r * r) / (1 - r * r)
+            x, converged, _ = optimize.newton(ratio, x0, fprime=ratio_dx, maxiter=50, full_output=True)
+            return np.where(converged, x, np.nan)
+
+    return run
+
+
 @suite("bessel")
 def bessel_cases(devices: List[str], dtypes: List[torch.dtype], quick: bool) -> List[Case]:
     cases = []
@@ -95,6 +120,20 @@ def bessel_cases(devices: List[str], dtypes: List[torch.dtype], quick: bool) -> 
                     ours=lambda order=order, xo=xo: hvae_ext.log_iv(order, xo), baselines=baselines,
                     elements=n, bytes_moved=2 * n * xo.element_size(), target=target, count_nonfinite=True,
                 ))
+            # kappa from a mean resultant length: r = A_m(x) at the same
+            # vMF orders (fewer elements: a solve costs several ratio evaluations).
+            ni = n >> 4
+            vi, xi = _inputs(ni, device, torch.float64)
+            ri = hvae_ext.iv_ratio(vi, xi).to(dtype)
+            vi = vi.to(dtype)
+            baselines = {}
+            if device == "cpu":
+                baselines["scipy newton"] = _scipy_iv_ratio_inverse(vi.double().numpy(), ri.double().numpy())
+            cases.append(Case(
+                suite="bessel", name=f"iv_ratio_inverse vMF orders n=2^{ni.bit_length() - 1}", device=device,
+                dtype=dtype, ours=lambda vi=vi, ri=ri: hvae_ext.iv_ratio_inverse(vi, ri), baselines=baselines,
+                elements=ni, bytes_moved=2 * ni * ri.element_size(), count_nonfinite=True,
+            ))
             # Gradient through the backward op (x requires grad).
             xg = x.clone().requires_grad_(True)
 

@@ -32,6 +32,8 @@ constexpr const char* kOps[] = {
     "_log_iv_backward",
     "_log_ive_backward",
     "_iv_ratio_backward",
+    "iv_ratio_inverse",
+    "_iv_ratio_inverse_backward",
     "sylvester_triangular",
     "_sylvester_triangular_backward",
     "sylvester_triangular_inverse",

@@ -1,4 +1,4 @@
-// CPU kernels of the Bessel ops (log_iv, log_ive, iv_ratio and their
+// CPU kernels of the Bessel ops (log_iv, log_ive, iv_ratio, iv_ratio_inverse and their
 // backward ops): the header math of csrc/hvae/bessel.h in an at::parallel_for.
 // log_iv and log_ive go through the vectorised block path of
 // hvae/kernels/bessel_block_cpu.h; the other ops call bessel_eval per element.
@@ -45,8 +45,8 @@ HVAE_CPU_CLONES void bessel_range(const hvae::BesselParams<T>& p, int64_t begin,
 
 template <hvae::BesselFn F>
 at::Tensor bessel_cpu(const char* op_name, const at::Tensor& v, const at::Tensor& x,
-                      const at::Tensor& grad) {
-  BesselLaunch launch = bessel_prepare(op_name, v, x, grad);
+                      const at::Tensor& grad, const char* x_name = "x") {
+  BesselLaunch launch = bessel_prepare(op_name, v, x, grad, x_name);
   if (launch.numel == 0) return launch.out;
   AT_DISPATCH_FLOATING_TYPES(launch.out_compute.scalar_type(), "hvae_bessel", [&] {
     const hvae::BesselParams<scalar_t> p = bessel_params<scalar_t>(launch);
@@ -76,6 +76,14 @@ at::Tensor iv_ratio_backward_cpu(const at::Tensor& grad, const at::Tensor& v,
                                  const at::Tensor& x) {
   return bessel_cpu<hvae::BesselFn::kIvRatioBackward>("_iv_ratio_backward", v, x, grad);
 }
+at::Tensor iv_ratio_inverse_cpu(const at::Tensor& v, const at::Tensor& r) {
+  return bessel_cpu<hvae::BesselFn::kIvRatioInverse>("iv_ratio_inverse", v, r, {}, "r");
+}
+at::Tensor iv_ratio_inverse_backward_cpu(const at::Tensor& grad, const at::Tensor& v,
+                                         const at::Tensor& x) {
+  return bessel_cpu<hvae::BesselFn::kIvRatioInverseBackward>("_iv_ratio_inverse_backward", v, x,
+                                                               grad);
+}
 
 }  // namespace
 
@@ -86,6 +94,8 @@ TORCH_LIBRARY_IMPL(hvae, CPU, m) {
   m.impl("_log_iv_backward", &log_iv_backward_cpu);
   m.impl("_log_ive_backward", &log_ive_backward_cpu);
   m.impl("_iv_ratio_backward", &iv_ratio_backward_cpu);
+  m.impl("iv_ratio_inverse", &iv_ratio_inverse_cpu);
+  m.impl("_iv_ratio_inverse_backward", &iv_ratio_inverse_backward_cpu);
 }
 
 }  // namespace hvae_ops

@@ -22,9 +22,10 @@ struct BesselLaunch {
 // Checks and prepares `fn(v, x)` (times `grad` for the backward functions;
 // pass an undefined tensor for the forward ones). A 0-dim CPU `v` is read as
 // a plain scalar, so a Python-number order costs no broadcast copy and no
-// host-device transfer.
+// host-device transfer. `x_name` is the second operand's name in errors
+// (r for iv_ratio_inverse).
 BesselLaunch bessel_prepare(const char* op_name, const at::Tensor& v, const at::Tensor& x,
-                            const at::Tensor& grad);
+                            const at::Tensor& grad, const char* x_name = "x");
 
 // Copies the compute buffer into the output when they differ (half/bfloat16).
 at::Tensor bessel_finish(BesselLaunch& launch);

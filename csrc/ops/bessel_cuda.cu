@@ -16,9 +16,9 @@ constexpr int kThreads = 256;
 
 template <hvae::BesselFn F>
 at::Tensor bessel_cuda(const char* op_name, const at::Tensor& v, const at::Tensor& x,
-                       const at::Tensor& grad) {
+                       const at::Tensor& grad, const char* x_name = "x") {
   const c10::cuda::CUDAGuard guard(x.device());
-  BesselLaunch launch = bessel_prepare(op_name, v, x, grad);
+  BesselLaunch launch = bessel_prepare(op_name, v, x, grad, x_name);
   if (launch.numel == 0) return launch.out;
   const auto* props = at::cuda::getCurrentDeviceProperties();
   // Enough blocks to fill every SM several times; the grid-stride loop covers the rest.
@@ -52,6 +52,14 @@ at::Tensor iv_ratio_backward_cuda(const at::Tensor& grad, const at::Tensor& v,
                                   const at::Tensor& x) {
   return bessel_cuda<hvae::BesselFn::kIvRatioBackward>("_iv_ratio_backward", v, x, grad);
 }
+at::Tensor iv_ratio_inverse_cuda(const at::Tensor& v, const at::Tensor& r) {
+  return bessel_cuda<hvae::BesselFn::kIvRatioInverse>("iv_ratio_inverse", v, r, {}, "r");
+}
+at::Tensor iv_ratio_inverse_backward_cuda(const at::Tensor& grad, const at::Tensor& v,
+                                         const at::Tensor& x) {
+  return bessel_cuda<hvae::BesselFn::kIvRatioInverseBackward>("_iv_ratio_inverse_backward", v, x,
+                                                               grad);
+}
 
 }  // namespace
 
@@ -62,6 +70,8 @@ TORCH_LIBRARY_IMPL(hvae, CUDA, m) {
   m.impl("_log_iv_backward", &log_iv_backward_cuda);
   m.impl("_log_ive_backward", &log_ive_backward_cuda);
   m.impl("_iv_ratio_backward", &iv_ratio_backward_cuda);
+  m.impl("iv_ratio_inverse", &iv_ratio_inverse_cuda);
+  m.impl("_iv_ratio_inverse_backward", &iv_ratio_inverse_backward_cuda);
 }
 
 }  // namespace hvae_ops

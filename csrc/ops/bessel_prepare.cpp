@@ -20,13 +20,13 @@ void check_real(const char* op_name, const char* arg, const at::Tensor& t) {
 }  // namespace
 
 BesselLaunch bessel_prepare(const char* op_name, const at::Tensor& v, const at::Tensor& x,
-                            const at::Tensor& grad) {
+                            const at::Tensor& grad, const char* x_name) {
   check_real(op_name, "v", v);
-  check_real(op_name, "x", x);
+  check_real(op_name, x_name, x);
   const bool v_scalar = is_cpu_scalar(v) && !x.device().is_cpu();
   TORCH_CHECK(v_scalar || v.device() == x.device(), op_name,
-              ": v and x must be on the same device (or v a 0-dim CPU tensor), got v on ",
-              v.device(), " and x on ", x.device());
+              ": v and ", x_name, " must be on the same device (or v a 0-dim CPU tensor), got v on ",
+              v.device(), " and ", x_name, " on ", x.device());
 
   // Output dtype as torch.special does it: the promoted type, integers to the
   // default float type. Half and bfloat16 are computed in float32.

@@ -17,6 +17,9 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_log_iv_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
   m.def("_log_ive_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
   m.def("_iv_ratio_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
+  // x >= 0 with iv_ratio(v, x) = r; the backward takes x, the forward's output.
+  m.def("iv_ratio_inverse(Tensor v, Tensor r) -> Tensor");
+  m.def("_iv_ratio_inverse_backward(Tensor grad, Tensor v, Tensor x) -> Tensor");
 
   // Triangular Sylvester flow steps (T-SNF; hvae_ext/_ops/sylvester.py). The
   // layout is explicit (packed), flips[k] says whether step k reverses z, and

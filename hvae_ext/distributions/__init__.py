@@ -10,12 +10,18 @@
 * ``vmf_kl_uniform(m, kappa)``, ``vmf_entropy(m, kappa)``,
   ``vmf_kl_vmf(m, kappa1, kappa2, d)``: the KLs and entropy as functions of
   the concentrations (one fused op each; the distributions call the same ops).
+* ``vmf_mle(x, weights=None)``: the maximum-likelihood ``VonMisesFisher`` of
+  unit vectors x ``[..., N, m]`` (optionally weighted, e.g. by EM
+  responsibilities): loc = the normalised mean, kappa =
+  ``hvae_ext.special.iv_ratio_inverse(m/2 - 1, |mean|)``; batched and
+  differentiable, and finite at every m (no I_v overflow).
 """
 
 from . import kl as _kl  # noqa: F401  (registers the KL divergences)
 from ._normalizer import vmf_entropy, vmf_kl_uniform, vmf_kl_vmf, vmf_log_normalizer
 from .constraints import sphere
 from .hyperspherical_uniform import HypersphericalUniform
+from .mle import vmf_mle
 from .von_mises_fisher import VonMisesFisher
 
 __all__ = [
@@ -25,5 +31,6 @@ __all__ = [
     "vmf_kl_uniform",
     "vmf_entropy",
     "vmf_kl_vmf",
+    "vmf_mle",
     "sphere",
 ]

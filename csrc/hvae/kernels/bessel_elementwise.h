@@ -2,12 +2,15 @@
 #pragma once
 
 #include "../bessel.h"
+#include "../iv_ratio_inverse.h"
 #include "../strided.h"
 
 namespace hvae {
 
-// Which function an elementwise Bessel launch evaluates. The *_dx members
-// are the backward ops: out = grad * d/dx f(v, x).
+// Which function an elementwise Bessel launch evaluates. The *Backward
+// members are the backward ops: out = grad * d/dx f(v, x). For
+// kIvRatioInverse the second operand is r, and its backward takes x, the
+// forward's output, in that slot: out = grad * dx/dr = grad / R_v'(x).
 enum class BesselFn : int {
   kLogIv = 0,
   kLogIve = 1,
@@ -15,6 +18,8 @@ enum class BesselFn : int {
   kLogIvBackward = 3,
   kLogIveBackward = 4,
   kIvRatioBackward = 5,
+  kIvRatioInverse = 6,
+  kIvRatioInverseBackward = 7,
 };
 
 template <typename T>
@@ -36,12 +41,14 @@ HVAE_HD T bessel_value(T v, T x) {
   if constexpr (F == BesselFn::kLogIvBackward) return log_iv_dx(v, x);
   if constexpr (F == BesselFn::kLogIveBackward) return log_ive_dx(v, x);
   if constexpr (F == BesselFn::kIvRatioBackward) return iv_ratio_dx(v, x);
+  if constexpr (F == BesselFn::kIvRatioInverse) return iv_ratio_inverse(v, x);
+  if constexpr (F == BesselFn::kIvRatioInverseBackward) return iv_ratio_inverse_dr(v, x);
 }
 
 template <BesselFn F>
 constexpr bool bessel_is_backward() {
   return F == BesselFn::kLogIvBackward || F == BesselFn::kLogIveBackward ||
-         F == BesselFn::kIvRatioBackward;
+         F == BesselFn::kIvRatioBackward || F == BesselFn::kIvRatioInverseBackward;
 }
 
 template <BesselFn F, typename T>
