@@ -62,6 +62,21 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_vmf_kl_vmf_backward(Tensor grad, Tensor kappa1, Tensor kappa2, Tensor d, int m) "
         "-> (Tensor grad_kappa1, Tensor grad_kappa2, Tensor grad_d)");
 
+  // Power Spherical densities as functions of the concentration
+  // (hvae_ext/_ops/power_spherical_density.py; math in
+  // csrc/hvae/power_spherical_density.h): log C (scaled: log C - kappa log 2),
+  // the entropy and KL(PS || uniform) on S^{m-1}. Computed in double,
+  // returned in the input dtype. The log-normalizer's backward with
+  // second=True gives grad * d2/dkappa2 log C (its double backward).
+  m.set_python_module("hvae_ext._ops.power_spherical_density");
+  m.def("power_spherical_log_normalizer(Tensor kappa, int m, bool scaled=False) -> Tensor");
+  m.def("_power_spherical_log_normalizer_backward(Tensor grad, Tensor kappa, int m, bool scaled=False, "
+        "bool second=False) -> Tensor");
+  m.def("power_spherical_entropy(Tensor kappa, int m) -> Tensor");
+  m.def("_power_spherical_entropy_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
+  m.def("power_spherical_kl_uniform(Tensor kappa, int m) -> Tensor");
+  m.def("_power_spherical_kl_uniform_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
+
   // What this build contains and which CPU loops it runs, as "key=value"
   // lines (build_info.cpp; python -m hvae_ext.info).
   m.def("_build_info() -> str");
