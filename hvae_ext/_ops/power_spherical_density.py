@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 
-def _fake_kappa_fn(kappa: Tensor, m: int) -> Tensor:
+def _fake_kappa_fn(kappa: Tensor, m: int, *args) -> Tensor:
     return torch.empty_like(kappa, memory_format=torch.contiguous_format)
 
 
