@@ -47,6 +47,19 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_vmf_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, Tensor kappa, "
         "bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
 
+  // Power Spherical sampling on S^{m-1} (De Cao and Aziz 2020;
+  // hvae_ext/_ops/power_spherical.py, math in csrc/hvae/power_spherical.h):
+  // the vMF sampler's shapes, semantics and Philox layout with t = mu^T z =
+  // 2 B - 1, B ~ Beta((m-1)/2 + kappa, (m-1)/2).
+  m.set_python_module("hvae_ext._ops.power_spherical");
+  m.def("power_spherical_sample(Tensor loc, Tensor kappa, Generator? generator=None, "
+        "int num_samples=1) -> (Tensor z, Tensor theta)",
+        {at::Tag::nondeterministic_seeded});
+  m.def("_power_spherical_sample_seeded(Tensor loc, Tensor kappa, int seed, int offset, "
+        "int num_samples=1) -> (Tensor z, Tensor theta)");
+  m.def("_power_spherical_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, "
+        "Tensor kappa, bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
+
   // vMF densities as functions of the concentration (hvae_ext/_ops/vmf_density.py;
   // math in csrc/hvae/vmf_density.h): log C_m(kappa) (scaled: + kappa),
   // KL(vMF || uniform), entropy, and KL(vMF1 || vMF2) given
