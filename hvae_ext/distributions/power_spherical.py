@@ -19,6 +19,10 @@ __all__ = ["PowerSpherical", "log_half_one_plus_cos"]
 
 _OWNER = "PowerSpherical"
 
+# The sampler op itself (hvae_ext._ops.power_spherical; autograd in C++):
+# one Python call less than power_spherical_rsample on every step.
+_sample_op = torch.ops.hvae.power_spherical_sample.default
+
 
 def log_half_one_plus_cos(z: Tensor, mu: Tensor) -> Tensor:
     """log((1 + mu^T z) / 2) over the last dimension, for unit vectors, with
@@ -172,12 +176,14 @@ class PowerSpherical(Distribution):
         from one call of the fused sampler op (row s B + b is sample s of batch
         entry b; no copies of loc or kappa per sample). ``generator`` is a
         torch.Generator of loc's device. dtype as VonMisesFisher.rsample."""
-        from .._ops.power_spherical import power_spherical_rsample
-
-        shape = self._extended_shape(sample_shape)
-        num_samples = torch.Size(sample_shape).numel()
-        z = power_spherical_rsample(self.loc.reshape(-1, self.m), self.scale.reshape(-1), generator, num_samples)
-        z = z.view(shape)
+        loc, kappa = self.loc, self.scale
+        if not sample_shape and loc.dim() == 2:
+            # batch [B]: the op's own shapes, nothing to expand or reshape
+            z = _sample_op(loc, kappa, generator)[0]
+        else:
+            shape = self._extended_shape(sample_shape)
+            num_samples = torch.Size(sample_shape).numel()
+            z = _sample_op(loc.reshape(-1, self.m), kappa.reshape(-1), generator, num_samples)[0].view(shape)
         if self._sample_dtype is not None and not torch.is_autocast_enabled(z.device.type):
             z = z.to(self._sample_dtype)
         return z
