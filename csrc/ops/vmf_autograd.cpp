@@ -53,7 +53,7 @@ Pair sample_below_autograd(const at::Tensor& loc, const at::Tensor& kappa,
   static const auto op =
       c10::Dispatcher::singleton()
           .findSchemaOrThrow(Names::sample, "")
-          .typed<Pair(const at::Tensor&, const at::Tensor&, std::optional<at::Generator>, int64_t)>();
+          .template typed<Pair(const at::Tensor&, const at::Tensor&, std::optional<at::Generator>, int64_t)>();
   return op.call(loc, kappa, generator, num_samples);
 }
 
@@ -62,7 +62,7 @@ Pair seeded_below_autograd(const at::Tensor& loc, const at::Tensor& kappa, int64
                            int64_t offset, int64_t num_samples) {
   static const auto op = c10::Dispatcher::singleton()
                              .findSchemaOrThrow(Names::seeded, "")
-                             .typed<Pair(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>();
+                             .template typed<Pair(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>();
   return op.call(loc, kappa, seed, offset, num_samples);
 }
 
@@ -73,7 +73,7 @@ Pair backward_below_autograd(const at::Tensor& grad_z, const at::Tensor& z,
   static const auto op =
       c10::Dispatcher::singleton()
           .findSchemaOrThrow(Names::backward, "")
-          .typed<Pair(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+          .template typed<Pair(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                       const at::Tensor&, bool)>();
   return op.call(grad_z, z, theta, loc, kappa, need_kappa);
 }
