@@ -42,7 +42,9 @@
 // every piece computed with relative accuracy (log1pmx, L and g_p by series
 // for small x). The two B differ by a factor >= 1.5 for kappa <= 10 beta, so
 // KL keeps ~1e-15 relative accuracy there, down to kappa -> 0; above, B ~ kappa
-// and KL ~ beta log(kappa/beta): log|S| - H is then the accurate form.
+// and KL ~ beta log(kappa/beta): log|S| - H is then the accurate form. The
+// Bregman form costs ~3x log|S| - H, so it is used only where the latter has
+// cancelled more than 16-fold (small kappa, or kappa small next to beta).
 #pragma once
 
 #include "common.h"
@@ -74,8 +76,10 @@ HVAE_HD double inf_d() { return HUGE_VAL; }
 constexpr double kStirlingMin = 10.0;
 constexpr int kMaxShift = 10;
 constexpr int kStirlingTerms = 8;
-// KL by the Bregman form for kappa <= kBregmanMax * beta.
+// KL by the Bregman form for kappa <= kBregmanMax * beta where log|S| - H
+// is below kKlDirectMin of the terms it cancels.
 constexpr double kBregmanMax = 10.0;
+constexpr double kKlDirectMin = 1.0 / 16.0;
 
 // B_2, B_4, ..., B_16.
 HVAE_HD double bernoulli_2k(int i) {
@@ -180,10 +184,10 @@ HVAE_HD double log1p_minus_ratio(double x) {
 // g_p(x) = (1 + p x)(1+x)^(-p) - 1 for even p >= 4, relative accuracy: the
 // power series sum_{j>=2} c_j x^j (c_2 = -p(p-1)/2,
 // c_{j+1} = -c_j (p+j-1) j / ((j-1)(j+1))) for x < 1e-3, where 12 terms
-// leave < (p x)^12; else expm1 of log1p(p x) - p log1p(x), whose
-// cancellation costs ~2 eps/((p-1) x) <= 1e-13 relative there (and these
-// terms carry a weight <= 0.012 of the KL).
-HVAE_HD double g_even(int p, double x) {
+// leave < (p x)^12; else expm1 of log1p(p x) - p log1p(x) (log1p(x) given),
+// whose cancellation costs ~2 eps/((p-1) x) <= 1e-13 relative there (and
+// these terms carry a weight <= 0.012 of the KL).
+HVAE_HD double g_even(int p, double x, double log1p_x) {
   const double pd = static_cast<double>(p);
   if (x < 1e-3) {
     double c = -0.5 * pd * (pd - 1.0), xp = x * x, s = 0.0;
@@ -195,7 +199,7 @@ HVAE_HD double g_even(int p, double x) {
     }
     return s;
   }
-  return expm1_(log1p_(pd * x) - pd * log1p_(x));
+  return expm1_(log1p_(pd * x) - pd * log1p_x);
 }
 
 // B(c, k) = lgamma(c) - lgamma(c+k) + k psi(c+k) >= 0, c >= 1/2, k >= 0.
@@ -206,17 +210,25 @@ HVAE_HD double lgamma_bregman(double c, double k) {
     c += 1.0;
   }
   const double x = k / c;
+  const double log1p_x = log1p_(x);
   // i = 1: g_2(x) = -x^2/(1+x)^2 in closed form.
   const double x1 = x / (1.0 + x);
   double tail = -x1 * x1 / (12.0 * c);
+  // Term i is ~|B_2i| c^(-2i) of B relative (|g_2i| <= p(p-1)x^2/2, B ~ c x^2/2):
+  // the series stops once c^2 times that is below 1e-17 (8 terms at c = 10,
+  // 3 at c >= 1e3).
   const double r2 = 1.0 / (c * c);
   double p = r2 / c;  // c^(1-2i), i = 2
   for (int i = 2; i <= kStirlingTerms; ++i) {
+    const double b2i = bernoulli_2k(i);
+    if (fabs_(b2i) * p * c < 1e-17) break;
     const double two_i = 2.0 * i;
-    tail += bernoulli_2k(i) / (two_i * (two_i - 1.0)) * p * g_even(2 * i, x);
+    tail += b2i / (two_i * (two_i - 1.0)) * p * g_even(2 * i, x, log1p_x);
     p *= r2;
   }
-  return sum - c * log1pmx(x) + 0.5 * log1p_minus_ratio(x) - tail;
+  const double log1pmx_x = x > 0.5 ? log1p_x - x : log1pmx(x);
+  const double big_l = x > 0.5 ? log1p_x - x1 : log1pmx_x + x * x1;
+  return sum - c * log1pmx_x + 0.5 * big_l - tail;
 }
 
 }  // namespace ps_density_detail
@@ -241,14 +253,19 @@ HVAE_HD double ps_density_value(const PsDensityConsts& c, double kappa) {
   const double beta = c.beta;
   if constexpr (F == PsDensityFn::kKlUniform) {
     if (kappa == 0.0) return 0.0;
-    if (kappa <= kBregmanMax * beta) return lgamma_bregman(beta, kappa) - lgamma_bregman(2.0 * beta, kappa);
   }
   const LgPsiDiff d = lg_psi_diff(beta + kappa, beta);
   if constexpr (F == PsDensityFn::kLogNormalizer) return (c.h_const + kappa * kLog2) - d.lg;
   if constexpr (F == PsDensityFn::kLogNormalizerScaled) return c.h_const - d.lg;
   const double h = c.h_const - d.lg + kappa * d.psi;
   if constexpr (F == PsDensityFn::kEntropy) return h;
-  return c.log_area - h;
+  // KL = log|S| - H rounds to ~eps times the size of the terms it adds
+  // (D_lg's own terms are ~|D_lg| + beta). Where the KL is below 1/16 of
+  // that, the Bregman form (~3x the cost) keeps it to ~1e-15 relative.
+  const double kl = c.log_area - h;
+  const double terms = fabs_(c.log_area) + c.h_const + fabs_(d.lg) + beta + kappa * d.psi;
+  if (kl >= terms * kKlDirectMin || kappa > kBregmanMax * beta) return kl;
+  return lgamma_bregman(beta, kappa) - lgamma_bregman(2.0 * beta, kappa);
 }
 
 // d/dkappa of F (Second: d2/dkappa2, log C and its scaled form only). NaN
