@@ -13,8 +13,9 @@ namespace {
 using hvae::PsDensityFn;
 
 // An element costs ~0.1-1 us (Stirling tails, up to ten shift steps; the KL
-// twice that near kappa = 0): 256 of them are worth a thread.
-constexpr int64_t kGrainSize = 256;
+// twice that near kappa = 0): 512 of them are worth a thread (as for the
+// vMF density ops: B = 1024 runs on two).
+constexpr int64_t kGrainSize = 512;
 
 template <PsDensityFn F, int Order>
 at::Tensor ps_density_cpu(const char* op_name, const at::Tensor& kappa, int64_t m, const at::Tensor& grad) {
