@@ -117,7 +117,10 @@ struct VmfTailIntegrand {
 
 // Widens a panel [a, a + len] (len signed), psi(a) = peak, until psi at its
 // end is at least 0.8 kVmfWindowDrop below the peak, or |len| = limit.
-HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double peak, double len,
+// F: VmfTailIntegrand, or another law's integrand with psi(phi) and
+// value_half(sin(phi/2), cos(phi/2)) (power_spherical.h).
+template <typename F>
+HVAE_HD double vmf_widen(const F& f, double a, double peak, double len,
                          double limit) {
   const double sign = len < 0.0 ? -1.0 : 1.0;
   double mag = ::fmin(::fabs(len), limit);
@@ -134,8 +137,8 @@ HVAE_HD double vmf_widen(const VmfTailIntegrand& f, double a, double peak, doubl
 // pi/4, where fastmath::sincos_small holds), which halves the sincos work.
 // The node loops have no libm call and no branch, so they vectorise; the
 // weighted sum is taken in a fixed order.
-template <int N>
-HVAE_HD double vmf_panel(const VmfTailIntegrand& f, double a, double len) {
+template <int N, typename F>
+HVAE_HD double vmf_panel(const F& f, double a, double len) {
   if (len == 0.0) return 0.0;
   const double h = 0.5 * len;
   const double c = a + h;

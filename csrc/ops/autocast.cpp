@@ -40,6 +40,9 @@ constexpr const char* kOps[] = {
     "vmf_sample",
     "_vmf_sample_seeded",
     "_vmf_sample_backward",
+    "power_spherical_sample",
+    "_power_spherical_sample_seeded",
+    "_power_spherical_sample_backward",
     "vmf_log_normalizer",
     "_vmf_log_normalizer_backward",
     "vmf_kl_uniform",
@@ -48,6 +51,12 @@ constexpr const char* kOps[] = {
     "_vmf_entropy_backward",
     "vmf_kl_vmf",
     "_vmf_kl_vmf_backward",
+    "power_spherical_log_normalizer",
+    "_power_spherical_log_normalizer_backward",
+    "power_spherical_entropy",
+    "_power_spherical_entropy_backward",
+    "power_spherical_kl_uniform",
+    "_power_spherical_kl_uniform_backward",
     "_build_info",  // no tensor arguments: listed so that every op has its autocast kernel
 };
 

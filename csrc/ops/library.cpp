@@ -50,6 +50,19 @@ TORCH_LIBRARY(hvae, m) {
   m.def("_vmf_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, Tensor kappa, "
         "bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
 
+  // Power Spherical sampling on S^{m-1} (De Cao and Aziz 2020;
+  // hvae_ext/_ops/power_spherical.py, math in csrc/hvae/power_spherical.h):
+  // the vMF sampler's shapes, semantics and Philox layout with t = mu^T z =
+  // 2 B - 1, B ~ Beta((m-1)/2 + kappa, (m-1)/2).
+  m.set_python_module("hvae_ext._ops.power_spherical");
+  m.def("power_spherical_sample(Tensor loc, Tensor kappa, Generator? generator=None, "
+        "int num_samples=1) -> (Tensor z, Tensor theta)",
+        {at::Tag::nondeterministic_seeded});
+  m.def("_power_spherical_sample_seeded(Tensor loc, Tensor kappa, int seed, int offset, "
+        "int num_samples=1) -> (Tensor z, Tensor theta)");
+  m.def("_power_spherical_sample_backward(Tensor grad_z, Tensor z, Tensor theta, Tensor loc, "
+        "Tensor kappa, bool need_kappa) -> (Tensor grad_loc, Tensor grad_kappa)");
+
   // vMF densities as functions of the concentration (hvae_ext/_ops/vmf_density.py;
   // math in csrc/hvae/vmf_density.h): log C_m(kappa) (scaled: + kappa),
   // KL(vMF || uniform), entropy, and KL(vMF1 || vMF2) given
@@ -64,6 +77,21 @@ TORCH_LIBRARY(hvae, m) {
   m.def("vmf_kl_vmf(Tensor kappa1, Tensor kappa2, Tensor d, int m) -> Tensor");
   m.def("_vmf_kl_vmf_backward(Tensor grad, Tensor kappa1, Tensor kappa2, Tensor d, int m) "
         "-> (Tensor grad_kappa1, Tensor grad_kappa2, Tensor grad_d)");
+
+  // Power Spherical densities as functions of the concentration
+  // (hvae_ext/_ops/power_spherical_density.py; math in
+  // csrc/hvae/power_spherical_density.h): log C (scaled: log C - kappa log 2),
+  // the entropy and KL(PS || uniform) on S^{m-1}. Computed in double,
+  // returned in the input dtype. The log-normalizer's backward with
+  // second=True gives grad * d2/dkappa2 log C (its double backward).
+  m.set_python_module("hvae_ext._ops.power_spherical_density");
+  m.def("power_spherical_log_normalizer(Tensor kappa, int m, bool scaled=False) -> Tensor");
+  m.def("_power_spherical_log_normalizer_backward(Tensor grad, Tensor kappa, int m, bool scaled=False, "
+        "bool second=False) -> Tensor");
+  m.def("power_spherical_entropy(Tensor kappa, int m) -> Tensor");
+  m.def("_power_spherical_entropy_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
+  m.def("power_spherical_kl_uniform(Tensor kappa, int m) -> Tensor");
+  m.def("_power_spherical_kl_uniform_backward(Tensor grad, Tensor kappa, int m) -> Tensor");
 
   // What this build contains and which CPU loops it runs, as "key=value"
   // lines (build_info.cpp; python -m hvae_ext.info).

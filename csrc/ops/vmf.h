@@ -1,5 +1,6 @@
-// Front end shared by the CPU and CUDA vMF sampler kernels: argument checks,
-// shapes, and the torch-free launch parameters.
+// Front end shared by the CPU and CUDA sampler kernels (vMF and Power
+// Spherical: the same shapes, checks, Philox budget and params structs):
+// argument checks, shapes, and the torch-free launch parameters.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -40,7 +41,8 @@ struct VmfBackwardLaunch {
 
 VmfBackwardLaunch vmf_backward_prepare(const at::Tensor& grad_z, const at::Tensor& z,
                                        const at::Tensor& theta, const at::Tensor& loc,
-                                       const at::Tensor& kappa, bool need_kappa);
+                                       const at::Tensor& kappa, bool need_kappa,
+                                       const char* op_name = "_vmf_sample_backward");
 
 // Philox blocks one sample's stream may use: what a launch must reserve.
 uint64_t vmf_offset_increment(at::ScalarType dtype, int64_t m);

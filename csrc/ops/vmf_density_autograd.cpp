@@ -9,7 +9,8 @@
 //       derivative, and a third raises from _iv_ratio_backward.
 //   vmf_kl_uniform, vmf_entropy, vmf_kl_vmf: backward ops
 //       _vmf_<op>_backward, whose own derivative (double backward) raises
-//       NotImplementedError instead of silently giving zero.
+//       NotImplementedError instead of silently giving zero (the first two
+//       through the templates of kappa_autograd.h).
 // Gradients are summed back to each input's shape where the op broadcast it.
 #include <tuple>
 
@@ -18,6 +19,8 @@
 #include <torch/autograd.h>
 #include <torch/library.h>
 
+#include "kappa_autograd.h"
+
 namespace hvae_ops {
 namespace {
 
@@ -25,10 +28,9 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 using Triple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
-at::Tensor reduce_to(const at::Tensor& grad, const at::Tensor& like) {
-  at::Tensor g = grad.sym_sizes().equals(like.sym_sizes()) ? grad : at::sum_to(grad, like.sym_sizes());
-  return g.scalar_type() == like.scalar_type() ? g : g.to(like.scalar_type());
-}
+using density_autograd::kappa_autograd;
+using density_autograd::kappa_backward_autograd;
+using density_autograd::reduce_to;
 
 // --- the ops below autograd (the caller holds an AutoDispatchBelowADInplaceOrView guard)
 
@@ -66,22 +68,6 @@ struct EntropyOp {
   static constexpr const char* kBackward = "hvae::_vmf_entropy_backward";
   static constexpr const char* kWhat = "vmf_entropy";
 };
-
-template <class Op>
-at::Tensor kappa_op(const at::Tensor& kappa, int64_t m) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow(Op::kForward, "")
-                             .template typed<at::Tensor(const at::Tensor&, int64_t)>();
-  return op.call(kappa, m);
-}
-
-template <class Op>
-at::Tensor kappa_backward_op(const at::Tensor& grad, const at::Tensor& kappa, int64_t m) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow(Op::kBackward, "")
-                             .template typed<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t)>();
-  return op.call(grad, kappa, m);
-}
 
 Triple kl_vmf_backward_op(const at::Tensor& grad, const at::Tensor& k1, const at::Tensor& k2,
                           const at::Tensor& d, int64_t m) {
@@ -155,39 +141,6 @@ class LogNormalizerFunction : public torch::autograd::Function<LogNormalizerFunc
   }
 };
 
-// --- KL(vMF || U) and the entropy -----------------------------------------------
-
-template <class Op>
-class KappaBackwardFunction : public torch::autograd::Function<KappaBackwardFunction<Op>> {
- public:
-  static variable_list forward(AutogradContext*, const at::Tensor& grad, const at::Tensor& kappa, int64_t m) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return {kappa_backward_op<Op>(grad, kappa, m)};
-  }
-  static variable_list backward(AutogradContext*, variable_list) {
-    TORCH_CHECK_NOT_IMPLEMENTED(false, "hvae_ext: double backward of ", Op::kWhat, " is not supported");
-  }
-};
-
-template <class Op>
-class KappaFunction : public torch::autograd::Function<KappaFunction<Op>> {
- public:
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& kappa, int64_t m) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    ctx->save_for_backward({kappa});
-    ctx->saved_data["m"] = m;
-    return {kappa_op<Op>(kappa, m)};
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    variable_list out(2);
-    if (!grads[0].defined() || !ctx->needs_input_grad(0)) return out;
-    const at::Tensor kappa = ctx->get_saved_variables()[0];
-    out[0] = reduce_to(KappaBackwardFunction<Op>::apply(grads[0], kappa, ctx->saved_data["m"].toInt())[0],
-                       kappa);
-    return out;
-  }
-};
-
 // --- KL(vMF1 || vMF2) --------------------------------------------------------------
 
 class KlVmfBackwardFunction : public torch::autograd::Function<KlVmfBackwardFunction> {
@@ -234,14 +187,6 @@ at::Tensor log_normalizer_autograd(const at::Tensor& kappa, int64_t m, bool scal
 at::Tensor log_normalizer_backward_autograd(const at::Tensor& grad, const at::Tensor& kappa, int64_t m,
                                             bool scaled) {
   return LogNormalizerBackwardFunction::apply(grad, kappa, m, scaled)[0];
-}
-template <class Op>
-at::Tensor kappa_autograd(const at::Tensor& kappa, int64_t m) {
-  return KappaFunction<Op>::apply(kappa, m)[0];
-}
-template <class Op>
-at::Tensor kappa_backward_autograd(const at::Tensor& grad, const at::Tensor& kappa, int64_t m) {
-  return KappaBackwardFunction<Op>::apply(grad, kappa, m)[0];
 }
 at::Tensor kl_vmf_autograd(const at::Tensor& k1, const at::Tensor& k2, const at::Tensor& d, int64_t m) {
   return KlVmfFunction::apply(k1, k2, d, m)[0];

@@ -55,8 +55,8 @@ VmfSampleLaunch vmf_sample_prepare(const char* op_name, const at::Tensor& loc,
 
 VmfBackwardLaunch vmf_backward_prepare(const at::Tensor& grad_z, const at::Tensor& z,
                                        const at::Tensor& theta, const at::Tensor& loc,
-                                       const at::Tensor& kappa, bool need_kappa) {
-  const char* op_name = "_vmf_sample_backward";
+                                       const at::Tensor& kappa, bool need_kappa,
+                                       const char* op_name) {
   check_float_tensor(op_name, "loc", loc);
   for (const auto& [name, t] : {std::pair<const char*, const at::Tensor*>{"grad_z", &grad_z},
                                 {"z", &z}, {"theta", &theta}, {"kappa", &kappa}}) {

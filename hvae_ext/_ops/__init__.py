@@ -11,3 +11,5 @@ from . import bessel  # noqa: F401
 from . import sylvester  # noqa: F401
 from . import vmf  # noqa: F401
 from . import vmf_density  # noqa: F401
+from . import power_spherical  # noqa: F401
+from . import power_spherical_density  # noqa: F401

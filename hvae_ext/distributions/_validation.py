@@ -63,31 +63,34 @@ def loc_tolerance(dtype: torch.dtype, m: int, given_dtype: Optional[torch.dtype]
     return tol
 
 
-def _loc_message(tol: float) -> str:
-    return f"VonMisesFisher: loc must have unit norm along its last dimension (within {tol:.1e})"
+def _loc_message(tol: float, owner: str = "VonMisesFisher") -> str:
+    return f"{owner}: loc must have unit norm along its last dimension (within {tol:.1e})"
 
 
-def _norm_error(x: Tensor, tol: float) -> ValueError:
+def _norm_error(x: Tensor, tol: float, owner: str = "VonMisesFisher") -> ValueError:
     """The detailed message: the norm farthest from 1 (NaN first)."""
     norm = torch.linalg.vector_norm(x, dim=-1).reshape(-1)
     dev = (norm - 1).abs()
     worst = int(torch.where(torch.isnan(dev), torch.inf, dev).argmax())
     return ValueError(
-        f"{_loc_message(tol)}; found a norm of {norm[worst].item()!r} "
+        f"{_loc_message(tol, owner)}; found a norm of {norm[worst].item()!r} "
         "(normalize it, e.g. torch.nn.functional.normalize(loc, dim=-1))"
     )
 
 
-def _concentration_error(k: Tensor) -> ValueError:
+def _concentration_error(k: Tensor, owner: str = "VonMisesFisher", name: str = "concentration") -> ValueError:
     flat = k.reshape(-1)
     bad = ~((flat >= 0) & torch.isfinite(flat))
-    return ValueError(f"VonMisesFisher: concentration must be finite and >= 0; found {flat[bad][0].item()!r}")
+    return ValueError(f"{owner}: {name} must be finite and >= 0; found {flat[bad][0].item()!r}")
 
 
-def check_vmf_args(loc: Tensor, concentration: Tensor, tol: float) -> None:
+def check_vmf_args(
+    loc: Tensor, concentration: Tensor, tol: float, owner: str = "VonMisesFisher", name: str = "concentration"
+) -> None:
     """Unit-norm loc [..., m] (within `tol`) and finite concentration >= 0;
     raises ValueError naming the argument (eager CPU) or queues asynchronous
-    asserts."""
+    asserts. `owner` and `name` are the distribution and its concentration
+    parameter in the messages (PowerSpherical calls it scale)."""
     # |x| within tol of 1 <=> |x|^2 in [(1 - tol)^2, (1 + tol)^2]: one fused
     # dot product, no square root. NaN fails every comparison.
     sq = _squared_norm(loc)
@@ -98,21 +101,21 @@ def check_vmf_args(loc: Tensor, concentration: Tensor, tol: float) -> None:
         if sq.numel():
             lo, hi = torch.aminmax(sq)
             if not (lo.item() >= lo2 and hi.item() <= hi2):
-                raise _norm_error(loc, tol)
+                raise _norm_error(loc, tol, owner)
         if k.numel():
             lo, hi = torch.aminmax(k)
             if not (lo.item() >= 0 and hi.item() < math.inf):
-                raise _concentration_error(k)
+                raise _concentration_error(k, owner, name)
         return
     if loc.device.type == "meta":
         return
     _assert_async(
         ((sq >= lo2) & (sq <= hi2)).all(),
-        f"{_loc_message(tol)} (validate_args; normalize it, e.g. F.normalize(loc, dim=-1))",
+        f"{_loc_message(tol, owner)} (validate_args; normalize it, e.g. F.normalize(loc, dim=-1))",
     )
     _assert_async(
         ((k >= 0) & (k < math.inf)).all(),
-        "VonMisesFisher: concentration must be finite and >= 0 (validate_args)",
+        f"{owner}: {name} must be finite and >= 0 (validate_args)",
     )
 
 

@@ -20,6 +20,10 @@ autograd handles well; fusing it would make the op a reduction with [..., m]
 gradients and broadcasting of both locs, for no gain in accuracy: the op
 reads d in the input dtype either way). KL(U || vMF) = log S_v is the same
 op at k1 = 0, d = 0.
+
+KL(PowerSpherical(mu, k) || U) = log|S^{m-1}| - H(PS), one fused op as well
+(_power_spherical_normalizer.py), accurate to full relative precision as
+k -> 0, where it is ~ k^2 [psi'(beta) - psi'(2 beta)] / 2, beta = (m-1)/2.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from torch import Tensor
 from torch.distributions import register_kl
 
 from ._normalizer import _kl_uniform_op, _kl_vmf_op
+from ._power_spherical_normalizer import _ps_kl_uniform_op
 from .hyperspherical_uniform import HypersphericalUniform
+from .power_spherical import PowerSpherical
 from .von_mises_fisher import VonMisesFisher, half_squared_distance
 
 __all__ = []
@@ -74,3 +80,10 @@ def _kl_uniform_uniform(p: HypersphericalUniform, q: HypersphericalUniform) -> T
 def _kl_vmf_vmf(p: VonMisesFisher, q: VonMisesFisher) -> Tensor:
     m = _same_dimension(p, q)
     return _kl_vmf_op(p.concentration, q.concentration, half_squared_distance(p.loc, q.loc), m)
+
+
+@register_kl(PowerSpherical, HypersphericalUniform)
+def _kl_power_spherical_uniform(p: PowerSpherical, q: HypersphericalUniform) -> Tensor:
+    m = _same_dimension(p, q)
+    kl = _ps_kl_uniform_op(p.scale, m)
+    return _batch(kl, p, q) if q.batch_shape else kl

@@ -33,30 +33,32 @@ _sample_op = torch.ops.hvae.vmf_sample.default
 _warned_trailing_one = False
 
 
-def _concentration_tensor(concentration, loc: Tensor) -> Tensor:
+def _concentration_tensor(
+    concentration, loc: Tensor, owner: str = "VonMisesFisher", name: str = "concentration"
+) -> Tensor:
     if isinstance(concentration, numbers.Real) and not isinstance(concentration, bool):
         # in the compute dtype: a number is not rounded to float16/bfloat16 first
         dtype = torch.float32 if loc.dtype in _LOW_DTYPES else loc.dtype
         return torch.tensor(float(concentration), dtype=dtype, device=loc.device)
     raise TypeError(
-        f"VonMisesFisher: concentration must be a Tensor or a real number, got {type(concentration).__name__}"
+        f"{owner}: {name} must be a Tensor or a real number, got {type(concentration).__name__}"
     )
 
 
-def _compute_dtype(loc: Tensor, concentration: Tensor):
+def _compute_dtype(loc: Tensor, concentration: Tensor, owner: str = "VonMisesFisher", name: str = "concentration"):
     """(loc, concentration) in the dtype the sampler and densities compute in:
     float64 when loc is float64 (then concentration must be too), else
     float32, with float16/bfloat16 cast up (a differentiable cast, so
     gradients reach low-precision parameters in their own dtype)."""
-    for name, t in (("loc", loc), ("concentration", concentration)):
+    for arg, t in (("loc", loc), (name, concentration)):
         if t.dtype not in _DTYPES and t.dtype not in _LOW_DTYPES:
             raise TypeError(
-                f"VonMisesFisher: {name} must be float32 or float64 (float16 and bfloat16 are computed in "
+                f"{owner}: {arg} must be float32 or float64 (float16 and bfloat16 are computed in "
                 f"float32), got {t.dtype}"
             )
     if torch.float64 in (loc.dtype, concentration.dtype) and loc.dtype != concentration.dtype:
         raise TypeError(
-            f"VonMisesFisher: concentration must have the dtype of loc ({loc.dtype}), got {concentration.dtype} "
+            f"{owner}: {name} must have the dtype of loc ({loc.dtype}), got {concentration.dtype} "
             "(float16, bfloat16 and float32 may be mixed: they are computed in float32)"
         )
     if loc.dtype in _LOW_DTYPES:

@@ -8,7 +8,16 @@ family; the public names are re-exported here.
 """
 
 from .bessel import iv_ratio, log_iv, log_ive
+from .power_spherical import (
+    ps_entropy_reference,
+    ps_log_normalizer_reference,
+    ps_log_prob_reference,
+    ps_sample_reference,
+)
 from .sylvester import sylvester_triangular
 from .vmf import vmf_rsample
 
-__all__ = ["log_iv", "log_ive", "iv_ratio", "sylvester_triangular", "vmf_rsample"]
+__all__ = [
+    "log_iv", "log_ive", "iv_ratio", "sylvester_triangular", "vmf_rsample",
+    "ps_log_normalizer_reference", "ps_entropy_reference", "ps_log_prob_reference", "ps_sample_reference",
+]

@@ -1,5 +1,6 @@
-// CUDA kernels of the vMF sampler (torch-free: compiled by the CMake
-// device-code check as well as by the extension build). Small m: one thread
+// CUDA kernels of the vMF and Power Spherical samplers (torch-free: compiled
+// by the CMake device-code check as well as by the extension build); `Law`
+// is the angle law of vmf_sample.h (VmfAngleLaw, PsAngleLaw). Small m: one thread
 // per sample (vmf_sample_one / vmf_backward_one, the CPU code). Large m: one
 // warp per tile of up to 32 samples; the lanes split each sample's O(m) loops
 // and take one sample each for the scalar work (the angle's rejection loop,
@@ -45,22 +46,35 @@ __device__ __forceinline__ T vmf_warp_sum(T v) {
   return v;
 }
 
-template <typename T, typename Rng>
+// A lane's angle draw, broadcast from lane `src` (one overload per law's Draw).
+template <typename T>
+__device__ __forceinline__ VmfAngle<T> vmf_shfl(const VmfAngle<T>& d, int src) {
+  return VmfAngle<T>{__shfl_sync(0xffffffffu, d.theta, src),
+                     __shfl_sync(0xffffffffu, d.cos_theta, src),
+                     __shfl_sync(0xffffffffu, d.sin_theta, src)};
+}
+template <typename T>
+__device__ __forceinline__ PsDraw<T> vmf_shfl(const PsDraw<T>& d, int src) {
+  return PsDraw<T>{__shfl_sync(0xffffffffu, d.g1, src)};
+}
+
+template <typename T, typename Rng, typename Law = VmfAngleLaw>
 __global__ void vmf_sample_thread_kernel(VmfSampleParams<T> p, Rng rng) {
   rng.get(p.seed, p.offset);
   const int64_t stride = int64_t(blockDim.x) * gridDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n; i += stride) {
-    vmf_sample_one<T>(p, i);
+    vmf_sample_one<T, Law>(p, i);
   }
 }
 
 // Warp per tile of `tile` (1..32) consecutive samples: lane l < tile first
 // draws the angle of sample t0 + l (the rejection loops run side by side
 // instead of on one lane while the others wait), then the warp takes the
-// tile's samples one by one, lanes splitting the O(m) loops. Larger tiles
+// tile's samples one by one, lanes splitting the O(m) loops; the angle is
+// completed from the warp's |n|^2 (Law::angle) and lane 0 stores theta. Larger tiles
 // share the scalar work better, smaller ones give a small batch more warps
 // for the memory-bound O(m) loops; the glue picks (vmf_cuda.cu).
-template <typename T, typename Rng>
+template <typename T, typename Rng, typename Law = VmfAngleLaw>
 __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) {
   rng.get(p.seed, p.offset);
   const int lane = threadIdx.x % kVmfWarp;
@@ -71,18 +85,17 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) 
   for (int64_t t0 = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kVmfWarp * tile; t0 < p.n;
        t0 += warps * tile) {
     const int count = static_cast<int>(min_<int64_t>(tile, p.n - t0));  // warp-uniform
-    VmfAngle<T> mine{T(0), T(1), T(0)};
+    typename Law::template Draw<T> mine{};
     if (lane < count) {
       const int64_t i = t0 + lane;
-      mine = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride]);
-      p.theta[i] = mine.theta;
+      mine = Law::template draw<T>(p.seed, uint64_t(i), p.offset, m,
+                                   p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride]);
     }
     for (int s = 0; s < count; ++s) {
       const int64_t i = t0 + s;
       const T* mu = p.loc + vmf_param_row(i, p.batch) * p.loc_stride0;
       T* z = p.z + i * m;
-      const T cos_theta = __shfl_sync(0xffffffffu, mine.cos_theta, s);
-      const T sin_theta = __shfl_sync(0xffffffffu, mine.sin_theta, s);
+      const typename Law::template Draw<T> drawn = vmf_shfl(mine, s);
 
       // Lane l owns pairs l, l + 32, ... (elements 1 + 2k and 2 + 2k).
       T norm2 = T(0), tail_sq = T(0), mu_dot_v = T(0);
@@ -105,6 +118,9 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) 
       norm2 = vmf_warp_sum(norm2);
       tail_sq = vmf_warp_sum(tail_sq);
       mu_dot_v = vmf_warp_sum(mu_dot_v);
+      const VmfAngle<T> a = Law::template angle<T>(drawn, norm2);
+      const T cos_theta = a.cos_theta, sin_theta = a.sin_theta;
+      if (lane == 0) p.theta[i] = a.theta;
       const bool degenerate = !(norm2 > T(0));
       if (degenerate) {  // all normals 0 (never in practice): direction e2
         norm2 = T(1);
@@ -126,11 +142,11 @@ __global__ void vmf_sample_warp_kernel(VmfSampleParams<T> p, Rng rng, int tile) 
   }
 }
 
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 __global__ void vmf_backward_thread_kernel(VmfBackwardParams<T> p) {
   const int64_t stride = int64_t(blockDim.x) * gridDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n; i += stride) {
-    vmf_backward_one<T>(p, i);
+    vmf_backward_one<T, Law>(p, i);
   }
 }
 
@@ -139,7 +155,7 @@ __global__ void vmf_backward_thread_kernel(VmfBackwardParams<T> p) {
 // and lane s keeps what sample t0 + s needs for its kappa gradient; then the
 // tile's lanes compute their samples' kappa gradients (a quadrature), side
 // by side.
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p, int tile) {
   const int lane = threadIdx.x % kVmfWarp;
   const int64_t warps = int64_t(blockDim.x / kVmfWarp) * gridDim.x;
@@ -195,7 +211,7 @@ __global__ void vmf_backward_warp_kernel(VmfBackwardParams<T> p, int tile) {
     if (p.grad_kappa == nullptr || lane >= count) continue;
     const int64_t i = t0 + lane;
     const T kappa = p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride];
-    p.grad_kappa[i] = vmf_grad_kappa<T>(m, kappa, p.theta[i], my_h0, my_ht, my_t2);
+    p.grad_kappa[i] = vmf_grad_kappa<T, Law>(m, kappa, p.theta[i], my_h0, my_ht, my_t2);
   }
 }
 

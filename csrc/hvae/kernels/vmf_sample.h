@@ -1,15 +1,48 @@
-// One vMF sample (forward) and its gradient (backward), shared by the CPU
-// loop and the CUDA thread-per-sample kernel. The CUDA warp-per-sample
-// kernels (vmf_kernels.cuh) split the same O(m) loops across lanes.
+// One sample (forward) and its gradient (backward) of a rotation-invariant
+// law on the sphere, shared by the CPU loop and the CUDA thread-per-sample
+// kernel. The CUDA warp-per-sample kernels (vmf_kernels.cuh) split the same
+// O(m) loops across lanes.
+//
+// The laws differ only in the angle theta between z and mu (and so in
+// d theta / d kappa); the tangent direction (normalised normals), the
+// Householder rotation and the loc gradient are shared. `Law` is the angle
+// law: VmfAngleLaw below (von Mises-Fisher) or PsAngleLaw
+// (power_spherical.h, Power Spherical). A law supplies
+//   Draw<T>                   what is drawn before the normals,
+//   draw<T>(seed, i, offset, m, kappa) -> Draw<T>,
+//   angle<T>(Draw<T>, |n|^2) -> VmfAngle<T>, with |n|^2 the squared norm of
+//                             the m - 1 tangent normals (the PS angle uses it),
+//   dtheta_dkappa<N>(m, kappa, theta) -> double (N quadrature nodes).
 #pragma once
 
 #include <type_traits>
 
 #include "../lanes.h"
+#include "../power_spherical.h"
 #include "../vmf.h"
 #include "../vmf_grad.h"
 
 namespace hvae {
+
+// The vMF angle law: Wood's rejection sampler, independent of the normals.
+struct VmfAngleLaw {
+  template <typename T>
+  using Draw = VmfAngle<T>;
+
+  template <typename T>
+  HVAE_HD static VmfAngle<T> draw(uint64_t seed, uint64_t subsequence, uint64_t offset, int64_t m,
+                                  T kappa) {
+    return vmf_draw_angle<T>(seed, subsequence, offset, m, kappa);
+  }
+  template <typename T>
+  HVAE_HD static VmfAngle<T> angle(const VmfAngle<T>& d, T) {
+    return d;
+  }
+  template <int N>
+  HVAE_HD static double dtheta_dkappa(double m, double kappa, double theta) {
+    return vmf_dtheta_dkappa<N>(m, kappa, theta, vmf_mean_cos(m, kappa));
+  }
+};
 
 // Sample dimensions: n = S B rows, row i = s B + b drawn from loc row b =
 // i mod B and kappa[b] (S samples per batch entry without copies of loc or
@@ -59,7 +92,7 @@ struct VmfQuadratureNodes {
 
 // z = R (cos theta, sin theta v / |v|), v the m - 1 tangent normals, which
 // are first written into z[1..m-1] (the output row doubles as scratch).
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   const int64_t m = p.m;
   const int64_t row = vmf_param_row(i, p.batch);
@@ -67,8 +100,8 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   const int64_t ls = p.loc_stride1;
   T* z = p.z + i * m;
   const T kappa = p.kappa[row * p.kappa_stride];
-  const VmfAngle<T> a = vmf_draw_angle<T>(p.seed, uint64_t(i), p.offset, m, kappa);
-  p.theta[i] = a.theta;
+  const typename Law::template Draw<T> drawn =
+      Law::template draw<T>(p.seed, uint64_t(i), p.offset, m, kappa);
 
   // Normals, the values of vmf_normal_pair. On the CPU in chunks (vectorised),
   // but one or two pairs (m <= 5) are cheaper one at a time; a CUDA thread
@@ -101,6 +134,8 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   });
   T norm2 = s[0], mu_dot_v = s[2];
   const T tail_sq = s[1];
+  const VmfAngle<T> a = Law::template angle<T>(drawn, norm2);
+  p.theta[i] = a.theta;
   if (!(norm2 > T(0))) {  // all normals 0 (probability ~2^-32 at m = 2): any direction
     for (int64_t j = 1; j < m; ++j) z[j] = T(0);
     z[1] = T(1);
@@ -119,11 +154,11 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
 // The kappa gradient of one sample, (d theta/d kappa) [-sin theta h_1 +
 // cos theta h_t^T v], from h_1 = (R g)_1, ht = h_t^T z'_t and t2 = |z'_t|^2
 // (v = z'_t / |z'_t|), in double whatever T is.
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
   const double kappa = double(kappa_t), theta = double(theta_t);
-  const double A = vmf_mean_cos(double(m), kappa);
-  const double dtheta = vmf_dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta, A);
+  const double dtheta =
+      Law::template dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta);
   if (dtheta == 0.0) return T(0);
   double tangent = 0.0;
   if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
@@ -136,7 +171,7 @@ HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
 //   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
 //   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
 // with z' = R z, h = R g (R is its own inverse) and v the unit tangent of z'.
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T* gk) {
   const int64_t m = p.m;
   const int64_t row = vmf_param_row(i, p.batch);
@@ -183,19 +218,20 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T
   });
   const T ht = ht_t2[0], t2 = ht_t2[1];
   if (gk == nullptr) return;
-  *gk = vmf_grad_kappa<T>(m, p.kappa[row * p.kappa_stride], p.theta[i], h0, ht, t2);
+  *gk = vmf_grad_kappa<T, Law>(m, p.kappa[row * p.kappa_stride], p.theta[i], h0, ht, t2);
 }
 
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
-  vmf_backward_one(p, i, p.grad_loc + i * p.m, p.grad_kappa == nullptr ? nullptr : p.grad_kappa + i);
+  vmf_backward_one<T, Law>(p, i, p.grad_loc + i * p.m,
+                           p.grad_kappa == nullptr ? nullptr : p.grad_kappa + i);
 }
 
 // The gradients of batch entry b summed over its sample rows i = s B + b,
 // s in [s0, s1) (host; the samples' loc and kappa gradients reduced without
 // a per-sample buffer): gl_sum [m] and *gk_sum (when p.grad_kappa is not null)
 // are overwritten; row: scratch of m elements.
-template <typename T>
+template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD void vmf_backward_sum(const VmfBackwardParams<T>& p, int64_t b, int64_t s0, int64_t s1, T* gl_sum,
                               T* gk_sum, T* row) {
   const int64_t B = p.batch == 0 ? p.n : p.batch;
@@ -203,7 +239,7 @@ HVAE_HD void vmf_backward_sum(const VmfBackwardParams<T>& p, int64_t b, int64_t 
   T gk_total = T(0);
   for (int64_t s = s0; s < s1; ++s) {
     T gk = T(0);
-    vmf_backward_one(p, s * B + b, row, p.grad_kappa == nullptr ? nullptr : &gk);
+    vmf_backward_one<T, Law>(p, s * B + b, row, p.grad_kappa == nullptr ? nullptr : &gk);
     for (int64_t j = 0; j < p.m; ++j) gl_sum[j] += row[j];
     gk_total += gk;
   }
