@@ -271,6 +271,20 @@ def test_kappa_gradient_unbiased_mean(m, kappa):
     assert abs(zscore) < Z_MAX, (g.mean().item(), target)
 
 
+@pytest.mark.parametrize("m,kappa", [(3, 2.0), (16, 10.0), (1000, 1e5)])
+def test_kappa_gradient_unbiased_mean_float32(m, kappa):
+    # float32 inputs and outputs (12-node quadrature, ~1e-7 relative)
+    n = 40000
+    loc = random_loc(n, m, torch.float32, seed=12)
+    k = torch.full((n,), kappa, dtype=torch.float32, requires_grad=True)
+    z, _ = seeded(loc, k, seed=4242 + m)
+    (z * loc).sum().backward()
+    g = k.grad.double()
+    target = (m - 1) / (kappa + m - 1) ** 2
+    zscore = (g.mean().item() - target) / (g.std().item() / math.sqrt(n))
+    assert abs(zscore) < Z_MAX, (g.mean().item(), target)
+
+
 @pytest.mark.parametrize("m,kappa", [(2, 0.3), (3, 5.0), (16, 0.5), (64, 100.0), (1000, 1e4)])
 def test_kappa_gradient_unbiased_log(m, kappa):
     # E[log(1 + t)] = log 2 + psi(alpha) - psi(alpha + beta):

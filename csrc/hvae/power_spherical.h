@@ -108,10 +108,14 @@ struct PsTailIntegrand {
   double log_s_theta;
   double D;       // psi(alpha + beta) - psi(alpha)
 
+  // Only sizes the panels (vmf_widen, the grading): the fast log is enough,
+  // and the same log as value_half's keeps psi(theta) = 0 exact.
   HVAE_HD double psi(double phi) const {
+    constexpr double tiny = 2.2250738585072014e-308;
+    const double c = ::cos(0.5 * phi), s = ::sin(0.5 * phi);
     double p = 0.0;
-    if (two_a != 0.0) p += two_a * (::log(::cos(0.5 * phi)) - log_c_theta);
-    if (two_b != 0.0) p += two_b * (::log(::sin(0.5 * phi)) - log_s_theta);
+    if (two_a != 0.0) p += two_a * (fastmath::log_pos(c > tiny ? c : tiny) - log_c_theta);
+    if (two_b != 0.0) p += two_b * (fastmath::log_pos(s > tiny ? s : tiny) - log_s_theta);
     return p;
   }
 
@@ -169,27 +173,33 @@ HVAE_HD double ps_dtheta_dkappa(double m, double kappa, double theta) {
   PsTailIntegrand f;
   f.two_a = 2.0 * a;
   f.two_b = 2.0 * b;
-  f.log_c_theta = ::log(ch);
-  f.log_s_theta = ::log(sh);
+  // theta in (0, pi): ch, sh > 0; the fast log (as value_half's) where normal
+  constexpr double tiny = 2.2250738585072014e-308;
+  f.log_c_theta = ch > tiny ? fastmath::log_pos(ch) : ::log(ch);
+  f.log_s_theta = sh > tiny ? fastmath::log_pos(sh) : ::log(sh);
   f.D = ps_digamma_diff(kappa + 0.5 * (m - 1.0), 0.5 * (m - 1.0));
   const bool upper = f.D + 2.0 * f.log_c_theta >= 0.0;
   const double tail_end = upper ? 0.0 : pi;
 
-  double mode, peak;
+  // The mode phi* has tan^2(phi*/2) = b'/a (0 at m = 2, where the density
+  // c^{2 kappa} peaks at phi = 0, constant for kappa = 0): phi* < theta iff
+  // b' c^2 < a s^2, decided without the mode's atan2.
+  const bool mode_below_theta = b * ch * ch < a * sh * sh || b == 0.0;
+  const bool mode_in_tail = upper ? mode_below_theta : !mode_below_theta;
   const double curv_mode = a + b;
-  if (b == 0.0) {  // m = 2: c^{2 kappa}, mode at 0 (constant for kappa = 0)
-    mode = 0.0;
-    peak = -f.two_a * f.log_c_theta;
-  } else {
-    mode = 2.0 * ::atan2(::sqrt(b), ::sqrt(a));
-    // log c*^2 = -log1p(b/a), log s*^2 = -log1p(a/b)
-    peak = -a * ::log1p(b / a) - b * ::log1p(a / b) - f.two_a * f.log_c_theta -
-           f.two_b * f.log_s_theta;
-  }
-  const bool mode_in_tail = upper ? (mode < theta) : (mode > theta);
   const double T = kVmfWindowDrop;
   double J = 0.0;
   if (mode_in_tail) {
+    double mode, peak;
+    if (b == 0.0) {
+      mode = 0.0;
+      peak = -f.two_a * f.log_c_theta;
+    } else {
+      mode = 2.0 * ::atan2(::sqrt(b), ::sqrt(a));
+      // log c*^2 = -log1p(b/a), log s*^2 = -log1p(a/b)
+      peak = -a * ::log1p(b / a) - b * ::log1p(a / b) - f.two_a * f.log_c_theta -
+             f.two_b * f.log_s_theta;
+    }
     const double L = curv_mode > 0.0 ? ::sqrt(2.0 * T / curv_mode) : HUGE_VAL;
     const double to_theta = theta - mode;
     const double lim1 = ::fabs(to_theta);

@@ -158,10 +158,12 @@ HVAE_HD double vmf_panel(const F& f, double a, double len) {
   // Host: half-angle sines and cosines of node c - h x_j at index j and of
   // c + h x_j at N/2 + j; then the integrand at all N nodes (the loop the
   // compiler vectorises); then the weighted sum.
-  double sh[N], ch[N];
+  double sh[N], ch[N], xs[N / 2];
+  for (int j = 0; j < N / 2; ++j) xs[j] = VmfGaussLegendre<N>::node(j);
+  HVAE_SIMD_LOOP
   for (int j = 0; j < N / 2; ++j) {
     double sd, cd;
-    fastmath::sincos_small(0.5 * h * VmfGaussLegendre<N>::node(j), sd, cd);
+    fastmath::sincos_small(0.5 * h * xs[j], sd, cd);
     sh[j] = sc * cd - cc * sd;
     ch[j] = cc * cd + sc * sd;
     sh[N / 2 + j] = sc * cd + cc * sd;
