@@ -7,21 +7,13 @@ from typing import Optional, Union
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution
 
 from .. import _ops  # noqa: F401  (registers torch.ops.hvae)
 from . import constraints as sphere_constraints
+from ._directional import DirectionalLaw
 from ._power_spherical_normalizer import _ps_entropy_op, _ps_log_normalizer_op
-from ._validation import check_on_sphere, check_value_shape, check_vmf_args, loc_tolerance
-from .von_mises_fisher import _DTYPES, _compute_dtype, _concentration_tensor
 
 __all__ = ["PowerSpherical", "log_half_one_plus_cos"]
-
-_OWNER = "PowerSpherical"
-
-# The sampler op itself (hvae_ext._ops.power_spherical; autograd in C++):
-# one Python call less than power_spherical_rsample on every step.
-_sample_op = torch.ops.hvae.power_spherical_sample.default
 
 
 def log_half_one_plus_cos(z: Tensor, mu: Tensor) -> Tensor:
@@ -47,7 +39,7 @@ def log_half_one_plus_cos(z: Tensor, mu: Tensor) -> Tensor:
     return torch.where(near, torch.log1p(-0.5 * d.clamp(max=1.0)), torch.log(0.5 * s))
 
 
-class PowerSpherical(Distribution):
+class PowerSpherical(DirectionalLaw):
     r"""Power Spherical distribution on the unit sphere S^{m-1} of R^m:
 
     .. math::
@@ -91,67 +83,14 @@ class PowerSpherical(Distribution):
     """
 
     arg_constraints = {"loc": sphere_constraints.sphere, "scale": sphere_constraints.nonnegative_finite}
-    support = sphere_constraints.sphere
-    has_rsample = True
+    _kappa_name = "scale"
+    # The sampler op itself (hvae_ext._ops.power_spherical; autograd in C++):
+    # one Python call less than power_spherical_rsample on every step.
+    _sample_op = torch.ops.hvae.power_spherical_sample.default
 
     def __init__(self, loc: Tensor, scale: Union[Tensor, float], validate_args: Optional[bool] = None):
-        # As VonMisesFisher: the common case (tensors of one computable dtype,
-        # scale of loc's batch shape) runs a handful of attribute reads.
-        if not isinstance(loc, Tensor):
-            raise TypeError(f"PowerSpherical: loc must be a Tensor, got {type(loc).__name__}")
-        loc_dtype = loc.dtype
-        if loc.dim() < 1 or loc.shape[-1] < 2:
-            raise ValueError(
-                "PowerSpherical: loc must have shape [..., m] with m >= 2 (the ambient dimension), "
-                f"got shape {tuple(loc.shape)}"
-            )
-        if not isinstance(scale, Tensor):
-            scale = _concentration_tensor(scale, loc, _OWNER, "scale")
-        if scale.dtype is not loc_dtype or loc_dtype not in _DTYPES:
-            loc, scale = _compute_dtype(loc, scale, _OWNER, "scale")
-        if scale.device != loc.device:
-            raise ValueError(
-                f"PowerSpherical: loc and scale must be on the same device, got {loc.device} and {scale.device}"
-            )
-        event_shape = loc.shape[-1:]
-        batch_shape = loc.shape[:-1]
-        if scale.shape != batch_shape:
-            try:
-                batch_shape = torch.broadcast_shapes(loc.shape[:-1], scale.shape)
-            except RuntimeError as e:
-                raise ValueError(
-                    f"PowerSpherical: loc.shape[:-1] = {tuple(loc.shape[:-1])} and scale.shape = "
-                    f"{tuple(scale.shape)} do not broadcast"
-                ) from e
-            if loc.shape[:-1] != batch_shape:
-                loc = loc.expand(batch_shape + event_shape)
-            if scale.shape != batch_shape:
-                scale = scale.expand(batch_shape)
-        self.loc = loc
-        self.scale = scale
-        self._sample_dtype = None if loc_dtype in _DTYPES else loc_dtype
-        validate = Distribution._validate_args if validate_args is None else validate_args
-        if validate:
-            self._check_args()
-        if self._sample_dtype is not None:
-            # a float16/bfloat16 unit vector is unit only to its rounding
-            self.loc = torch.nn.functional.normalize(self.loc, dim=-1)
-        self._batch_shape = batch_shape
-        self._event_shape = event_shape
-        self._validate_args = validate
-
-    def _check_args(self) -> None:
-        tol = loc_tolerance(self.loc.dtype, self.loc.shape[-1], self._sample_dtype)
-        check_vmf_args(self.loc, self.scale, tol, _OWNER, "scale")
-
-    def _validate_sample(self, value: Tensor) -> None:
-        check_value_shape(value, self._batch_shape, self._event_shape)
-        check_on_sphere(value, _OWNER)
-
-    @property
-    def m(self) -> int:
-        """The ambient dimension (samples lie on S^{m-1} in R^m)."""
-        return self._event_shape[0]
+        # Construction, validation, expand and sampling: _directional.py.
+        super().__init__(loc, scale, validate_args)
 
     @property
     def concentration(self) -> Tensor:
@@ -159,39 +98,7 @@ class PowerSpherical(Distribution):
         return self.scale
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(PowerSpherical, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape + self.event_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new._sample_dtype = self._sample_dtype
-        new._batch_shape = batch_shape
-        new._event_shape = self._event_shape
-        new._validate_args = self._validate_args
-        return new
-
-    # --- sampling ---------------------------------------------------------
-
-    def rsample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        """Reparameterized samples of shape ``sample_shape + batch_shape + (m,)``
-        from one call of the fused sampler op (row s B + b is sample s of batch
-        entry b; no copies of loc or kappa per sample). ``generator`` is a
-        torch.Generator of loc's device. dtype as VonMisesFisher.rsample."""
-        loc, kappa = self.loc, self.scale
-        if not sample_shape and loc.dim() == 2:
-            # batch [B]: the op's own shapes, nothing to expand or reshape
-            z = _sample_op(loc, kappa, generator)[0]
-        else:
-            shape = self._extended_shape(sample_shape)
-            num_samples = torch.Size(sample_shape).numel()
-            z = _sample_op(loc.reshape(-1, self.m), kappa.reshape(-1), generator, num_samples)[0].view(shape)
-        if self._sample_dtype is not None and not torch.is_autocast_enabled(z.device.type):
-            z = z.to(self._sample_dtype)
-        return z
-
-    def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        """``rsample`` without gradients, same shape and draws."""
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator=generator)
+        return self._expand_into(self._get_checked_instance(PowerSpherical, _instance), batch_shape)
 
     # --- densities and moments --------------------------------------------
 

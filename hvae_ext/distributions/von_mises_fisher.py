@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution
 
 from .. import _ops  # noqa: F401  (registers torch.ops.hvae)
 from . import constraints as sphere_constraints
-from ._validation import check_on_sphere, check_value_shape, check_vmf_args, loc_tolerance
+from ._directional import DirectionalLaw
 from ._normalizer import (
     _entropy_op,
     _log_normalizer_op,
@@ -22,50 +20,7 @@ from ._normalizer import (
 
 __all__ = ["VonMisesFisher"]
 
-_DTYPES = (torch.float32, torch.float64)
-# computed in float32
-_LOW_DTYPES = (torch.float16, torch.bfloat16)
-
-# The sampler op itself (autograd in C++): one Python call less than
-# _ops.vmf.vmf_rsample on every step.
-_sample_op = torch.ops.hvae.vmf_sample.default
-
 _warned_trailing_one = False
-
-
-def _concentration_tensor(
-    concentration, loc: Tensor, owner: str = "VonMisesFisher", name: str = "concentration"
-) -> Tensor:
-    if isinstance(concentration, numbers.Real) and not isinstance(concentration, bool):
-        # in the compute dtype: a number is not rounded to float16/bfloat16 first
-        dtype = torch.float32 if loc.dtype in _LOW_DTYPES else loc.dtype
-        return torch.tensor(float(concentration), dtype=dtype, device=loc.device)
-    raise TypeError(
-        f"{owner}: {name} must be a Tensor or a real number, got {type(concentration).__name__}"
-    )
-
-
-def _compute_dtype(loc: Tensor, concentration: Tensor, owner: str = "VonMisesFisher", name: str = "concentration"):
-    """(loc, concentration) in the dtype the sampler and densities compute in:
-    float64 when loc is float64 (then concentration must be too), else
-    float32, with float16/bfloat16 cast up (a differentiable cast, so
-    gradients reach low-precision parameters in their own dtype)."""
-    for arg, t in (("loc", loc), (name, concentration)):
-        if t.dtype not in _DTYPES and t.dtype not in _LOW_DTYPES:
-            raise TypeError(
-                f"{owner}: {arg} must be float32 or float64 (float16 and bfloat16 are computed in "
-                f"float32), got {t.dtype}"
-            )
-    if torch.float64 in (loc.dtype, concentration.dtype) and loc.dtype != concentration.dtype:
-        raise TypeError(
-            f"{owner}: {name} must have the dtype of loc ({loc.dtype}), got {concentration.dtype} "
-            "(float16, bfloat16 and float32 may be mixed: they are computed in float32)"
-        )
-    if loc.dtype in _LOW_DTYPES:
-        loc = loc.float()
-    if concentration.dtype in _LOW_DTYPES:
-        concentration = concentration.float()
-    return loc, concentration
 
 
 def _broadcast_batch(loc: Tensor, concentration: Tensor) -> torch.Size:
@@ -91,7 +46,7 @@ def _broadcast_batch(loc: Tensor, concentration: Tensor) -> torch.Size:
             "(shape loc.shape[:-1]), or use hvae_ext.compat.svae.VonMisesFisher(loc, scale), which takes "
             "s-vae-pytorch's [..., 1] scale. (This warning is shown once.)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,  # here, the method, DirectionalLaw.__init__, VonMisesFisher.__init__, the caller
         )
     return batch_shape
 
@@ -105,7 +60,7 @@ def half_squared_distance(x: Tensor, y: Tensor) -> Tensor:
     return 0.5 * (d * d).sum(-1)
 
 
-class VonMisesFisher(Distribution):
+class VonMisesFisher(DirectionalLaw):
     r"""von Mises-Fisher distribution on the unit sphere S^{m-1} of R^m:
 
     .. math::
@@ -158,8 +113,10 @@ class VonMisesFisher(Distribution):
     """
 
     arg_constraints = {"loc": sphere_constraints.sphere, "concentration": sphere_constraints.nonnegative_finite}
-    support = sphere_constraints.sphere
-    has_rsample = True
+    _kappa_name = "concentration"
+    # The sampler op itself (autograd in C++): one Python call less than
+    # _ops.vmf.vmf_rsample on every step.
+    _sample_op = torch.ops.hvae.vmf_sample.default
 
     def __init__(
         self,
@@ -167,114 +124,14 @@ class VonMisesFisher(Distribution):
         concentration: Union[Tensor, float],
         validate_args: Optional[bool] = None,
     ):
-        # The common case (tensors of one computable dtype, concentration of
-        # loc's batch shape) runs a handful of attribute reads: construction is
-        # on every training step's host path.
-        if not isinstance(loc, Tensor):
-            raise TypeError(f"VonMisesFisher: loc must be a Tensor, got {type(loc).__name__}")
-        loc_dtype = loc.dtype
-        if loc.dim() < 1 or loc.shape[-1] < 2:
-            raise ValueError(
-                "VonMisesFisher: loc must have shape [..., m] with m >= 2 (the ambient dimension), "
-                f"got shape {tuple(loc.shape)}"
-            )
-        if not isinstance(concentration, Tensor):
-            concentration = _concentration_tensor(concentration, loc)
-        if concentration.dtype is not loc_dtype or loc_dtype not in _DTYPES:
-            loc, concentration = _compute_dtype(loc, concentration)
-        if concentration.device != loc.device:
-            raise ValueError(
-                f"VonMisesFisher: loc and concentration must be on the same device, got {loc.device} and "
-                f"{concentration.device}"
-            )
-        event_shape = loc.shape[-1:]
-        batch_shape = loc.shape[:-1]
-        if concentration.shape != batch_shape:
-            batch_shape = _broadcast_batch(loc, concentration)
-            if loc.shape[:-1] != batch_shape:
-                loc = loc.expand(batch_shape + event_shape)
-            if concentration.shape != batch_shape:
-                concentration = concentration.expand(batch_shape)
-        self.loc = loc
-        self.concentration = concentration
-        # float16/bfloat16 parameters are computed in float32; outside autocast
-        # the samples are rounded back to this dtype (None: loc's own).
-        self._sample_dtype = None if loc_dtype in _DTYPES else loc_dtype
-        validate = Distribution._validate_args if validate_args is None else validate_args
-        if validate:
-            self._check_args()
-        if self._sample_dtype is not None:
-            # A float16/bfloat16 unit vector is unit only to its rounding
-            # (|loc| - 1 up to 2^-9 in bfloat16); the float32 computation
-            # takes its direction.
-            self.loc = torch.nn.functional.normalize(self.loc, dim=-1)
-        # Distribution.__init__ with validate_args=False only stores the shapes
-        # (its generic constraint check is replaced by _check_args).
-        self._batch_shape = batch_shape
-        self._event_shape = event_shape
-        self._validate_args = validate
+        # Construction, validation, expand and sampling: _directional.py.
+        super().__init__(loc, concentration, validate_args)
 
-    def _check_args(self) -> None:
-        """Unit-norm loc, finite concentration >= 0: ValueError naming the
-        argument and the value on CPU; an asynchronous assert (no host sync) on
-        CUDA and under torch.compile (see _validation.py)."""
-        tol = loc_tolerance(self.loc.dtype, self.loc.shape[-1], self._sample_dtype)
-        check_vmf_args(self.loc, self.concentration, tol)
-
-    def _validate_sample(self, value: Tensor) -> None:
-        # torch's version reads the support check back to the host (a sync on
-        # CUDA, a graph break when compiled); this one queues an async assert there.
-        check_value_shape(value, self._batch_shape, self._event_shape)
-        check_on_sphere(value, "VonMisesFisher")
-
-    @property
-    def m(self) -> int:
-        """The ambient dimension (samples lie on S^{m-1} in R^m)."""
-        return self._event_shape[0]
+    def _broadcast_batch(self, loc: Tensor, kappa: Tensor) -> torch.Size:
+        return _broadcast_batch(loc, kappa)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(VonMisesFisher, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape + self.event_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new._sample_dtype = self._sample_dtype
-        new._batch_shape = batch_shape
-        new._event_shape = self._event_shape
-        new._validate_args = self._validate_args
-        return new
-
-    # --- sampling ---------------------------------------------------------
-
-    def rsample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        """Reparameterized samples of shape ``sample_shape + batch_shape + (m,)``,
-        drawn in one call of the sampler op (no Python loop over samples).
-        ``generator`` (an extension of the torch.distributions signature) is
-        the torch.Generator of loc's device to draw from.
-
-        S samples of each of the B batch entries come from one call without
-        copies of loc or kappa per sample: row s B + b is sample s of entry b,
-        the order (and so the draws) of loc expanded to ``shape`` and flattened.
-
-        dtype: loc's (float32 or float64). For float16/bfloat16 parameters the
-        sampler runs in float32, and the samples are rounded to loc's dtype
-        outside autocast and stay float32 inside an autocast region (like
-        torch's float32 ops there)."""
-        loc, kappa = self.loc, self.concentration
-        if not sample_shape and loc.dim() == 2:
-            # batch [B]: the op's own shapes, nothing to expand or reshape
-            z = _sample_op(loc, kappa, generator)[0]
-        else:
-            shape = self._extended_shape(sample_shape)
-            num_samples = torch.Size(sample_shape).numel()
-            z = _sample_op(loc.reshape(-1, self.m), kappa.reshape(-1), generator, num_samples)[0].view(shape)
-        if self._sample_dtype is not None and not torch.is_autocast_enabled(z.device.type):
-            z = z.to(self._sample_dtype)
-        return z
-
-    def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        """``rsample`` without gradients, same shape and draws."""
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator=generator)
+        return self._expand_into(self._get_checked_instance(VonMisesFisher, _instance), batch_shape)
 
     # --- densities and moments --------------------------------------------
 
