@@ -13,27 +13,17 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-
-def _fake_rows(loc: Tensor, num_samples: int) -> Tuple[Tensor, Tensor]:
-    batch, m = loc.shape
-    return loc.new_empty((num_samples * batch, m)), loc.new_empty((num_samples * batch,))
+from . import vmf as _vmf
 
 
-@torch.library.register_fake("hvae::power_spherical_sample")
-def _fake_sample(loc: Tensor, kappa: Tensor, generator=None, num_samples: int = 1) -> Tuple[Tensor, Tensor]:
-    return _fake_rows(loc, num_samples)
-
-
-@torch.library.register_fake("hvae::_power_spherical_sample_seeded")
-def _fake_sample_seeded(loc: Tensor, kappa: Tensor, seed: int, offset: int, num_samples: int = 1):
-    return _fake_rows(loc, num_samples)
-
-
-@torch.library.register_fake("hvae::_power_spherical_sample_backward")
-def _fake_backward(grad_z, z, theta, loc, kappa, need_kappa) -> Tuple[Tensor, Tensor]:
-    batch, m = loc.shape
-    return loc.new_empty((batch, m)), loc.new_empty((batch,))
-
+# The ops' schemas are the vMF sampler's, argument for argument, so are
+# their fake kernels: the same functions serve both families.
+for _name, _fake in (
+    ("power_spherical_sample", _vmf._fake_sample),
+    ("_power_spherical_sample_seeded", _vmf._fake_sample_seeded),
+    ("_power_spherical_sample_backward", _vmf._fake_backward),
+):
+    torch.library.register_fake(f"hvae::{_name}")(_fake)
 
 # Autograd is registered in C++ (csrc/ops/vmf_autograd.cpp, with the vMF
 # sampler's), where it costs no Python on the forward or the backward.
