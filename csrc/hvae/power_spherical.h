@@ -21,6 +21,7 @@
 
 #include "hvae/common.h"
 #include "hvae/philox.h"
+#include "hvae/power_spherical_density.h"
 #include "hvae/vmf.h"
 #include "hvae/vmf_grad.h"
 
@@ -57,33 +58,6 @@ HVAE_HD VmfAngle<T> ps_angle(const PsDraw<T>& d, T norm2) {
   if (d.g1 == infinity<T>()) return VmfAngle<T>{T(0), T(1), T(0)};
   const T den = T(2) * d.g1 + norm2;
   return vmf_angle_from_halves(T(2) * norm2 / den, T(4) * d.g1 / den);
-}
-
-// ---------------------------------------------------------------------------
-// psi(a + b) - psi(a) for a, b > 0 (digamma), relative accuracy ~1e-15 for
-// every a, b, including a >> b where the two digammas nearly cancel.
-// Below a = 10 the recurrence psi(x + 1) = psi(x) + 1/x shifts a up, each
-// step adding 1/a - 1/(a+b) = b / (a (a+b)) > 0 (no cancellation). From
-// a = 10 on, the asymptotic series psi(x) ~ log x - 1/(2x) - sum_k B_2k /
-// (2k x^2k) of both, subtracted term by term: log1p(b/a) + b / (2 a (a+b))
-// + sum_k B_2k/(2k) (a^-2k - (a+b)^-2k); the k = 8 term is below 1e-17 a^-1.
-HVAE_HD double ps_digamma_diff(double a, double b) {
-  double acc = 0.0;
-  for (int i = 0; i < 10 && a < 10.0; ++i) {
-    acc += b / (a * (a + b));
-    a += 1.0;
-  }
-  const double c = a + b;
-  constexpr double coef[7] = {1.0 / 12,  -1.0 / 120,        1.0 / 252, -1.0 / 240,
-                              1.0 / 132, -691.0 / 32760.0, 1.0 / 12};
-  const double ia2 = 1.0 / (a * a), ic2 = 1.0 / (c * c);
-  double pa = ia2, pc = ic2, series = 0.0;
-  for (int k = 0; k < 7; ++k) {
-    series += coef[k] * (pa - pc);
-    pa *= ia2;
-    pc *= ic2;
-  }
-  return acc + ::log1p(b / a) + b / (2.0 * a * c) + series;
 }
 
 // ---------------------------------------------------------------------------
@@ -177,7 +151,9 @@ HVAE_HD double ps_dtheta_dkappa(double m, double kappa, double theta) {
   constexpr double tiny = 2.2250738585072014e-308;
   f.log_c_theta = ch > tiny ? fastmath::log_pos(ch) : ::log(ch);
   f.log_s_theta = sh > tiny ? fastmath::log_pos(sh) : ::log(sh);
-  f.D = ps_digamma_diff(kappa + 0.5 * (m - 1.0), 0.5 * (m - 1.0));
+  // psi(alpha + beta) - psi(alpha) without cancellation for alpha >> beta
+  // (the density ops' difference, power_spherical_density.h)
+  f.D = ps_density_detail::psi_diff(kappa + 0.5 * (m - 1.0), 0.5 * (m - 1.0));
   const bool upper = f.D + 2.0 * f.log_c_theta >= 0.0;
   const double tail_end = upper ? 0.0 : pi;
 

@@ -139,6 +139,28 @@ HVAE_HD ShiftSums shift_up(double a, double b) {
   return s;
 }
 
+// S_psi(x) alone, by Horner in 1/x^2 with the coefficients B_2i/(2i) folded.
+HVAE_HD double stirling_psi_tail(double x) {
+  constexpr double c[kStirlingTerms] = {1.0 / 12.0,  -1.0 / 120.0,       1.0 / 252.0, -1.0 / 240.0,
+                                        1.0 / 132.0, -691.0 / 32760.0,   1.0 / 12.0,  -3617.0 / 8160.0};
+  const double r2 = 1.0 / (x * x);
+  double t = c[kStirlingTerms - 1];
+  for (int i = kStirlingTerms - 2; i >= 0; --i) t = t * r2 + c[i];
+  return t * r2;
+}
+
+// D_psi alone, on the sampler's per-sample path (its kappa gradient,
+// power_spherical.h): the shift's b/((a+j)(a+b+j)) only, then the psi tails.
+HVAE_HD double psi_diff(double a0, double b) {
+  double acc = 0.0, a = a0;
+  for (int j = 0; j < kMaxShift && a < kStirlingMin; ++j) {
+    acc += b / (a * (a + b));
+    a += 1.0;
+  }
+  const double ab = a + b;
+  return log1p_(b / a) + b / (2.0 * a * ab) + (stirling_psi_tail(a) - stirling_psi_tail(ab)) + acc;
+}
+
 // D_lg and D_psi at (a, b), a >= 1/2, b >= 0.
 struct LgPsiDiff {
   double lg, psi;

@@ -132,4 +132,26 @@ TEST(PowerSphericalDensity, LimitsAndBadInput) {
   }
 }
 
+// psi_diff (the sampler's kappa gradient, power_spherical.h) against the
+// finite sum for integer beta, and against lg_psi_diff's D_psi for any beta.
+TEST(PowerSphericalDensity, PsiDiffAlone) {
+  for (int m : {3, 5, 17, 101, 2001, 10001}) {
+    for (double k : {0.0, 1e-8, 0.3, 1.0, 7.5, 100.0, 1e4, 1e6}) {
+      const double beta = 0.5 * (m - 1);
+      const double d = hvae::ps_density_detail::psi_diff(beta + k, beta);
+      ld sum = 0;  // D_psi = sum_{j < beta} 1/(alpha + j)
+      for (int j = 0; j < (m - 1) / 2; ++j) sum += 1 / (ld(beta) + k + j);
+      EXPECT_LT(rel(d, sum), 4e-15L) << m << " " << k;
+    }
+  }
+  for (int m : {2, 4, 16, 64, 1000, 10000}) {
+    for (double k : {0.0, 1e-8, 0.3, 1.0, 7.5, 100.0, 1e4, 1e6}) {
+      const double beta = 0.5 * (m - 1);
+      const double d = hvae::ps_density_detail::psi_diff(beta + k, beta);
+      const double ref = hvae::ps_density_detail::lg_psi_diff(beta + k, beta).psi;
+      EXPECT_LT(rel(d, ref), 4e-15L) << m << " " << k;
+    }
+  }
+}
+
 }  // namespace
