@@ -138,7 +138,7 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(const char* op_name, const at::T
     at::parallel_for(0, l.n, grain, [&](int64_t begin, int64_t end) {
       populate_rows(hint, p.grad_loc, l.m, begin, end);
       if (avx2) return vmf_backward_range_avx2(&p, sizeof(scalar_t) == 8, begin, end, is_ps<Law>());
-      for (int64_t i = begin; i < end; ++i) hvae::vmf_backward_one<scalar_t, Law>(p, i);
+      hvae::vmf_backward_range<scalar_t, Law>(p, begin, end);
     });
   });
   return {l.grad_loc, l.grad_kappa};

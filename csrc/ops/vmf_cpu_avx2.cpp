@@ -21,6 +21,8 @@
 // outside the namespace below, because it includes <immintrin.h>.
 #include "hvae/philox_avx2.h"
 #define HVAE_VMF_PHILOX_AVX2 1
+// The Power Spherical kappa gradient's series in lanes (power_spherical.h).
+#define HVAE_PS_SERIES_LANES 1
 namespace hvae_avx2 {
 #include "hvae/kernels/vmf_sample.h"
 }  // namespace hvae_avx2
@@ -39,7 +41,7 @@ void sample_range(const void* params, int64_t begin, int64_t end) {
 template <typename T, typename Law>
 void backward_range(const void* params, int64_t begin, int64_t end) {
   const auto& p = *static_cast<const hvae_avx2::hvae::VmfBackwardParams<T>*>(params);
-  for (int64_t i = begin; i < end; ++i) hvae_avx2::hvae::vmf_backward_one<T, Law>(p, i);
+  hvae_avx2::hvae::vmf_backward_range<T, Law>(p, begin, end);
 }
 
 template <typename T, typename Law>

@@ -12,7 +12,9 @@
 //   draw<T>(seed, i, offset, m, kappa) -> Draw<T>,
 //   angle<T>(Draw<T>, |n|^2) -> VmfAngle<T>, with |n|^2 the squared norm of
 //                             the m - 1 tangent normals (the PS angle uses it),
-//   dtheta_dkappa<N>(m, kappa, theta) -> double (N quadrature nodes).
+//   dtheta_dkappa<N>(m, kappa, theta) -> double (N quadrature nodes),
+//   dtheta_dkappa_block<N>(m, kappa[], theta[], count, out[]): the same for
+//                             count <= kVmfBackwardBlock samples at once.
 #pragma once
 
 #include <type_traits>
@@ -41,6 +43,11 @@ struct VmfAngleLaw {
   template <int N>
   HVAE_HD static double dtheta_dkappa(double m, double kappa, double theta) {
     return vmf_dtheta_dkappa<N>(m, kappa, theta, vmf_mean_cos(m, kappa));
+  }
+  template <int N>
+  HVAE_HD static void dtheta_dkappa_block(double m, const double* kappa, const double* theta, int count,
+                                          double* out) {
+    for (int k = 0; k < count; ++k) out[k] = dtheta_dkappa<N>(m, kappa[k], theta[k]);
   }
 };
 
@@ -151,19 +158,35 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
   for (int64_t j = 1; j < m; ++j) z[j] = c * mu[j * ls] - r.sigma * scale * z[j];
 }
 
-// The kappa gradient of one sample, (d theta/d kappa) [-sin theta h_1 +
+// The kappa gradient of one sample is (d theta/d kappa) [-sin theta h_1 +
 // cos theta h_t^T v], from h_1 = (R g)_1, ht = h_t^T z'_t and t2 = |z'_t|^2
-// (v = z'_t / |z'_t|), in double whatever T is.
-template <typename T, typename Law = VmfAngleLaw>
-HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
-  const double kappa = double(kappa_t), theta = double(theta_t);
-  const double dtheta =
-      Law::template dtheta_dkappa<VmfQuadratureNodes<T>::value>(double(m), kappa, theta);
-  if (dtheta == 0.0) return T(0);
+// (v = z'_t / |z'_t|), in double whatever T is: the bracket here,
+template <typename T>
+HVAE_HD double vmf_kappa_factor(T theta_t, T h0, T ht, T t2) {
+  const double theta = double(theta_t);
   double tangent = 0.0;
   if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
-  return T(dtheta * (-::sin(theta) * double(h0) + ::cos(theta) * tangent));
+  return -::sin(theta) * double(h0) + ::cos(theta) * tangent;
 }
+
+// and the product (0 where d theta/d kappa is 0, whatever the bracket).
+template <typename T>
+HVAE_HD T vmf_kappa_grad(double dtheta, double factor) {
+  return dtheta == 0.0 ? T(0) : T(dtheta * factor);
+}
+
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
+  const double dtheta = Law::template dtheta_dkappa<VmfQuadratureNodes<T>::value>(
+      double(m), double(kappa_t), double(theta_t));
+  return vmf_kappa_grad<T>(dtheta, vmf_kappa_factor(theta_t, h0, ht, t2));
+}
+
+// What the kappa gradient of a sample needs from its loc gradient's pass.
+template <typename T>
+struct VmfKappaTerms {
+  T h0, ht, t2;
+};
 
 // Gradients of sum(grad_z * z) for one sample, written to gl [m] and *gk
 // (gk null: no kappa gradient; the defaults are row i of p's outputs).
@@ -171,8 +194,8 @@ HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
 //   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
 //   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
 // with z' = R z, h = R g (R is its own inverse) and v the unit tangent of z'.
-template <typename T, typename Law = VmfAngleLaw>
-HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T* gk) {
+template <typename T>
+HVAE_HD VmfKappaTerms<T> vmf_backward_loc(const VmfBackwardParams<T>& p, int64_t i, T* gl) {
   const int64_t m = p.m;
   const int64_t row = vmf_param_row(i, p.batch);
   const T* mu = p.loc + row * p.loc_stride0;
@@ -216,15 +239,53 @@ HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T
     acc[1] += zpj * zpj;
     lanes_put(gl, j, V(k1 * gj + k2 * zpj - (k3 * r.sigma) * mj));
   });
-  const T ht = ht_t2[0], t2 = ht_t2[1];
+  return VmfKappaTerms<T>{h0, ht_t2[0], ht_t2[1]};
+}
+
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i, T* gl, T* gk) {
+  const VmfKappaTerms<T> k = vmf_backward_loc<T>(p, i, gl);
   if (gk == nullptr) return;
-  *gk = vmf_grad_kappa<T, Law>(m, p.kappa[row * p.kappa_stride], p.theta[i], h0, ht, t2);
+  const int64_t row = vmf_param_row(i, p.batch);
+  *gk = vmf_grad_kappa<T, Law>(p.m, p.kappa[row * p.kappa_stride], p.theta[i], k.h0, k.ht, k.t2);
 }
 
 template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD void vmf_backward_one(const VmfBackwardParams<T>& p, int64_t i) {
   vmf_backward_one<T, Law>(p, i, p.grad_loc + i * p.m,
                            p.grad_kappa == nullptr ? nullptr : p.grad_kappa + i);
+}
+
+// Rows [i0, i0 + count), count <= kVmfBackwardBlock, as vmf_backward_one
+// each (the same values), their d theta / d kappa taken together
+// (Law::dtheta_dkappa_block: the Power Spherical series runs in lanes).
+constexpr int kVmfBackwardBlock = 4;
+#if HVAE_LANES_VECTOR
+static_assert(kVmfBackwardBlock <= kPsSeriesLanes, "a block fits the Power Spherical series' lanes");
+#endif
+
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD void vmf_backward_block(const VmfBackwardParams<T>& p, int64_t i0, int count) {
+  VmfKappaTerms<T> terms[kVmfBackwardBlock];
+  for (int k = 0; k < count; ++k) terms[k] = vmf_backward_loc<T>(p, i0 + k, p.grad_loc + (i0 + k) * p.m);
+  if (p.grad_kappa == nullptr) return;
+  double kappa[kVmfBackwardBlock], theta[kVmfBackwardBlock], dtheta[kVmfBackwardBlock];
+  for (int k = 0; k < count; ++k) {
+    kappa[k] = double(p.kappa[vmf_param_row(i0 + k, p.batch) * p.kappa_stride]);
+    theta[k] = double(p.theta[i0 + k]);
+  }
+  Law::template dtheta_dkappa_block<VmfQuadratureNodes<T>::value>(double(p.m), kappa, theta, count, dtheta);
+  for (int k = 0; k < count; ++k) {
+    const VmfKappaTerms<T>& t = terms[k];
+    p.grad_kappa[i0 + k] = vmf_kappa_grad<T>(dtheta[k], vmf_kappa_factor(p.theta[i0 + k], t.h0, t.ht, t.t2));
+  }
+}
+
+// Rows [begin, end) in blocks (the host loops).
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD void vmf_backward_range(const VmfBackwardParams<T>& p, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i += kVmfBackwardBlock)
+    vmf_backward_block<T, Law>(p, i, static_cast<int>(min_<int64_t>(kVmfBackwardBlock, end - i)));
 }
 
 // The gradients of batch entry b summed over its sample rows i = s B + b,
