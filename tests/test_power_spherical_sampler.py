@@ -22,6 +22,8 @@ import torch
 import hvae_ext  # noqa: F401
 from hvae_ext._ops.power_spherical import power_spherical_rsample, power_spherical_sample
 
+from ps_mp_reference import ps_dtheta_dkappa_mp
+
 DTYPES = [torch.float32, torch.float64]
 P_MIN = 1e-4
 Z_MAX = 4.5
@@ -337,6 +339,46 @@ def test_dB_dalpha_matches_betaincinv(m, kappa):
     want = -2 * d_omb  # dt/dkappa = 2 dB/dalpha = -2 d(1-B)/dalpha
     got = k.grad.numpy()
     np.testing.assert_allclose(got[keep], want[keep], rtol=2e-5, atol=0)
+
+
+def op_dtheta_dkappa(m, kappa, theta, dtype):
+    """d theta/d kappa from the backward op: with loc = e1 (R = diag(1, -1, ...)),
+    z = (cos, -sin, 0..) and grad_z = (-sin, -cos, 0..) make grad_kappa = d theta/d kappa."""
+    kappa = torch.as_tensor(kappa, dtype=torch.float64).to(dtype)
+    theta = torch.as_tensor(theta, dtype=torch.float64).to(dtype)
+    n = theta.numel()
+    loc = torch.zeros(n, m, dtype=dtype)
+    loc[:, 0] = 1
+    z = torch.zeros(n, m, dtype=dtype)
+    z[:, 0], z[:, 1] = torch.cos(theta), -torch.sin(theta)
+    gz = torch.zeros(n, m, dtype=dtype)
+    gz[:, 0], gz[:, 1] = -torch.sin(theta), -torch.cos(theta)
+    return torch.ops.hvae._power_spherical_sample_backward(gz, z, theta, loc, kappa, True)[1]
+
+
+# CDF values of B at which theta is taken: both far tails (where the series
+# cancels or runs long and the quadrature takes over) and the bulk (the series).
+DTHETA_QUANTILES = (1e-9, 1e-4, 0.05, 0.5, 0.95, 1 - 1e-6)
+
+
+@pytest.mark.parametrize("dtype,rtol_bulk,rtol", [(torch.float64, 1e-11, 2e-8), (torch.float32, 1e-6, 1e-6)])
+def test_dtheta_dkappa_against_mpmath(dtype, rtol_bulk, rtol):
+    # float64: the series (the bulk at m <= 64) is ~1e-13 accurate, which
+    # the quadrature it replaced (~1e-8) fails; the tails and m >= 1000 may
+    # take the quadrature. float32: theta rounded to float, the gradient
+    # computed in double at it.
+    for m in (2, 3, 16, 64, 1000, 10000):
+        b = (m - 1) / 2
+        for kappa in (0.0, 0.5, 30.0, 1e4, 1e6):
+            xs = [sp.betaincinv(b + kappa, b, q) for q in DTHETA_QUANTILES]
+            theta = torch.tensor([2 * math.acos(math.sqrt(x)) for x in xs], dtype=torch.float64).to(dtype)
+            got = op_dtheta_dkappa(m, [kappa] * len(xs), theta, dtype).double()
+            for q, th, g in zip(DTHETA_QUANTILES, theta.double().tolist(), got.tolist()):
+                if not 0 < th < math.pi:
+                    continue
+                want = ps_dtheta_dkappa_mp(m, kappa, th)
+                tol = rtol_bulk if 0.05 <= q <= 0.95 and m <= 64 else rtol
+                assert abs(g - want) <= tol * abs(want), (m, kappa, q, g, want)
 
 
 def test_loc_gradcheck():
