@@ -79,16 +79,21 @@ struct PsAngleLaw {
   HVAE_HD static double dtheta_dkappa(double m, double kappa, double theta) {
     return ps_dtheta_dkappa<N>(m, kappa, theta);
   }
+  // From the half angle, whose sin and cos the series takes anyway.
+  HVAE_HD static VmfAngle<double> sin_cos(double theta) { return ps_angle_sin_cos(theta); }
   // count <= kPsSeriesLanes; the y-series of the block in lanes in the AVX2
   // build (vmf_cpu_avx2.cpp; the same values: in SSE2 lanes it would be
   // 3x slower than one sample at a time).
   template <int N>
   HVAE_HD static void dtheta_dkappa_block(double m, const double* kappa, const double* theta, int count,
-                                          double* out) {
+                                          double* out, VmfAngle<double>* angle) {
 #if HVAE_LANES_VECTOR && defined(HVAE_PS_SERIES_LANES)
-    ps_dtheta_dkappa_lanes<N>(m, kappa, theta, count, out);
+    ps_dtheta_dkappa_lanes<N>(m, kappa, theta, count, out, angle);
 #else
-    for (int k = 0; k < count; ++k) out[k] = ps_dtheta_dkappa<N>(m, kappa[k], theta[k]);
+    for (int k = 0; k < count; ++k) {
+      out[k] = ps_dtheta_dkappa<N>(m, kappa[k], theta[k]);
+      angle[k] = sin_cos(theta[k]);
+    }
 #endif
   }
 };

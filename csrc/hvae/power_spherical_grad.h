@@ -183,12 +183,24 @@ HVAE_HD double ps_dtheta_dkappa_quadrature(double m, double kappa, double theta)
 //    change sign: the y-series' do in the far lower tail of B (below
 //    exp(-D)), the x-series' at m = 2 (r'_n > 0). The sum keeps
 //    eps (|A| S + |S'|) / |A S + S'| relative: where that ratio exceeds
-//    kPsSeriesCancel (~4e-11 at worst; B below its ~1e-5 quantile for large
-//    kappa), or a series has not converged in kPsSeriesTerms, the quadrature.
+//    PsSeriesTol::cancel, or a series has not converged in kPsSeriesTerms,
+//    the quadrature.
 constexpr int kPsSeriesTerms = 256;
 constexpr double kPsSeriesPredicted = 220.0;
-constexpr double kPsSeriesCancel = 1e5;
-constexpr double kPsSeriesEps = 1e-17;
+
+// Where a series stops (its tail below eps (|A| S + |S'|)) and how much
+// cancellation it may carry, by the precision of the result (N, the
+// quadrature's nodes: 16 for float64, 12 for float32). float64: 1e-17 and
+// 1e5, ~4e-11 at worst (B below its ~1e-5 quantile at large kappa);
+// float32: 1e-12 and 1e4, ~1e-8 at worst, and ~15% fewer terms.
+struct PsSeriesTol {
+  double eps, cancel;
+};
+
+template <int N>
+HVAE_HD constexpr PsSeriesTol ps_series_tol() {
+  return N >= 16 ? PsSeriesTol{1e-17, 1e5} : PsSeriesTol{1e-12, 1e4};
+}
 
 struct PsSeries {
   double value;
@@ -197,49 +209,60 @@ struct PsSeries {
 
 // The series' epilogue: A S + S', or ok = false where it cancels or has not
 // converged.
-HVAE_HD PsSeries ps_series_sum(double A, double S, double dS, bool converged) {
+HVAE_HD PsSeries ps_series_sum(double A, double S, double dS, bool converged, PsSeriesTol tol) {
   const double sum = A * S + dS;
-  const bool ok = converged && ::fabs(sum) * kPsSeriesCancel >= ::fabs(A) * S + ::fabs(dS) &&
+  const bool ok = converged && ::fabs(sum) * tol.cancel >= ::fabs(A) * S + ::fabs(dS) &&
                   ::fabs(sum) < HUGE_VAL;
   return PsSeries{sum, ok};
 }
 
-// sum_n t_n (A + H_n) = A S + S' of one series (x_form: the x-series).
+// sum_n t_n (A + H_n) = A S + S' of one series (x_form: the x-series),
+// two terms a step: t_{n+1} = t_{n-1} (r_n r_{n+1}) and
+// t'_{n+1} = t'_{n-1} (r_n r_{n+1}) + t_{n-1} (r'_n r_{n+1} + r_n r'_{n+1})
+// keep the chains from term to term (a multiply and an add) at half the
+// length of the one-term recurrence's, which bound the loop's speed.
 // Tail bound after term n: r_j <= rb = max(r_n, w) for j > n (r_n is
 // monotone towards w) and |d log r_j / d alpha| <= g, so the rest of S is
 // under t rb / (1 - rb) and the rest of S' under
 // |t'| rb / (1 - rb) + t g rb / (1 - rb)^2. It is tested every
-// kPsSeriesCheck terms (the test costs more than a term).
+// kPsSeriesCheck terms: the test and its exit branch (in lanes, with the
+// masks' horizontal or) cost several terms' time; every 16 terms was the
+// fastest of 4, 8, 16 and 32 at m = 16 and 64 (the extra terms are cheap).
 // ps_y_series_lanes (below) repeats this loop operation for operation:
 // keep the two alike.
-constexpr int kPsSeriesCheck = 4;
-static_assert(kPsSeriesTerms % kPsSeriesCheck == 0, "the last term is a checked one");
+constexpr int kPsSeriesCheck = 16;
+static_assert(kPsSeriesTerms % kPsSeriesCheck == 0 && kPsSeriesCheck % 2 == 0,
+              "whole steps, and the last term is a checked one");
 
-HVAE_HD PsSeries ps_beta_series(double w, double d, double c, double beta, double A, bool x_form) {
+HVAE_HD PsSeries ps_beta_series(double w, double d, double c, double beta, double A, bool x_form,
+                                PsSeriesTol tol) {
   const double g_scale = x_form ? ::fabs(1.0 - beta) : 1.0;
   double t = 1.0, dt = 0.0, S = 1.0, dS = 0.0;
   bool converged = false;
-  for (int n = 1; n <= kPsSeriesTerms; ++n) {
-    const double inv = 1.0 / (d + double(n));
-    const double r = w * (c + double(n - 1)) * inv;
-    const double dr = x_form ? (w - r) * inv : w * inv;
-    dt = dt * r + t * dr;
-    t = t * r;
-    S = S + t;
-    dS = dS + dt;
-    const double rb = r > w ? r : w;
-    if (n % kPsSeriesCheck == 0 && rb < 1.0) {
+  for (int n = 1; n < kPsSeriesTerms; n += 2) {
+    const double inv1 = 1.0 / (d + double(n)), inv2 = 1.0 / (d + double(n + 1));
+    const double r1 = w * (c + double(n - 1)) * inv1, r2 = w * (c + double(n)) * inv2;
+    const double dr1 = x_form ? (w - r1) * inv1 : w * inv1;
+    const double dr2 = x_form ? (w - r2) * inv2 : w * inv2;
+    const double t1 = t * r1, dt1 = dt * r1 + t * dr1;
+    const double p = r1 * r2, pd = dr1 * r2 + r1 * dr2;
+    dt = dt * p + t * pd;
+    t = t * p;
+    S = S + (t1 + t);
+    dS = dS + (dt1 + dt);
+    const double rb = r2 > w ? r2 : w;
+    if ((n + 1) % kPsSeriesCheck == 0 && rb < 1.0) {
       // g <= 1/(c+n) <= inv (y-series); |1-beta| / ((c+n) (alpha+n+1)) <= |1-beta| inv^2
-      const double g = x_form ? g_scale * inv * inv : inv;
+      const double g = x_form ? g_scale * inv2 * inv2 : inv2;
       const double q = 1.0 - rb;
       const double tail = ((::fabs(A) * t + ::fabs(dt)) * q + t * g) * rb;
-      if (tail <= kPsSeriesEps * (::fabs(A) * S + ::fabs(dS)) * q * q) {
+      if (tail <= tol.eps * (::fabs(A) * S + ::fabs(dS)) * q * q) {
         converged = true;
         break;
       }
     }
   }
-  return ps_series_sum(A, S, dS, converged);
+  return ps_series_sum(A, S, dS, converged, tol);
 }
 
 // Which series one sample takes, and its inputs: d theta / d kappa =
@@ -249,7 +272,18 @@ enum class PsSeriesForm : int { kY = 0, kX = 1, kQuadrature = 2 };
 struct PsSeriesSetup {
   PsSeriesForm form;
   double w, d, c, beta, A, scale;
+  double sin_half, cos_half;  // of theta / 2
 };
+
+// sin theta and cos theta from the half angle (the PS backward's chain rule
+// takes them from the sin and cos of theta / 2 the series needs anyway).
+HVAE_HD VmfAngle<double> ps_angle_from_half(double theta, double sin_half, double cos_half) {
+  return VmfAngle<double>{theta, (cos_half - sin_half) * (cos_half + sin_half), 2.0 * sin_half * cos_half};
+}
+
+HVAE_HD VmfAngle<double> ps_angle_sin_cos(double theta) {
+  return ps_angle_from_half(theta, ::sin(0.5 * theta), ::cos(0.5 * theta));
+}
 
 // For theta in (0, pi), finite kappa >= 0.
 HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
@@ -261,18 +295,19 @@ HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
   const double D = ps_density_detail::psi_diff(alpha, beta);
   const double sc = s * co;
   if (x * c <= 0.5 * (alpha + 1.0))
-    return PsSeriesSetup{PsSeriesForm::kX, x, alpha, c, beta, log_x + D - 1.0 / alpha, sc / alpha};
+    return PsSeriesSetup{PsSeriesForm::kX, x, alpha, c, beta, log_x + D - 1.0 / alpha, sc / alpha, s, co};
   const double peak = ::fmax(0.0, (y * (c - 1.0) - beta) / x);
   const bool fits = peak + 9.0 * ::sqrt(beta + peak + 1.0) + 40.0 / x <= kPsSeriesPredicted;
-  return PsSeriesSetup{fits ? PsSeriesForm::kY : PsSeriesForm::kQuadrature, y, beta, c, beta, log_x + D,
-                       -(sc / beta)};
+  return PsSeriesSetup{fits ? PsSeriesForm::kY : PsSeriesForm::kQuadrature,
+                       y, beta, c, beta, log_x + D, -(sc / beta), s, co};
 }
 
 // d theta / d kappa by a series, for theta in (0, pi), finite kappa >= 0.
-HVAE_HD PsSeries ps_dtheta_dkappa_series(double m, double kappa, double theta) {
+HVAE_HD PsSeries ps_dtheta_dkappa_series(double m, double kappa, double theta,
+                                         PsSeriesTol tol = ps_series_tol<16>()) {
   const PsSeriesSetup s = ps_series_setup(m, kappa, theta);
   if (s.form == PsSeriesForm::kQuadrature) return PsSeries{0.0, false};
-  const PsSeries r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, s.form == PsSeriesForm::kX);
+  const PsSeries r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, s.form == PsSeriesForm::kX, tol);
   return PsSeries{s.scale * r.value, r.ok};
 }
 
@@ -282,7 +317,7 @@ template <int N>
 HVAE_HD double ps_dtheta_dkappa(double m, double kappa, double theta) {
   if (!(theta > 0.0) || !(theta < vmf_detail::kPi) || !(kappa < HUGE_VAL)) return 0.0;
   if (!(kappa >= 0.0)) return ::nan("");
-  const PsSeries s = ps_dtheta_dkappa_series(m, kappa, theta);
+  const PsSeries s = ps_dtheta_dkappa_series(m, kappa, theta, ps_series_tol<N>());
   return s.ok ? s.value : ps_dtheta_dkappa_quadrature<N>(m, kappa, theta);
 }
 
@@ -300,7 +335,7 @@ constexpr int kPsSeriesLanes = 4;
 typedef double PsSeriesVec __attribute__((vector_size(8 * kPsSeriesLanes)));
 
 HVAE_LANES_FN void ps_y_series_lanes(const double* w_in, const double* c_in, double beta, const double* A_in,
-                                     PsSeries* out) {
+                                     PsSeriesTol tol, PsSeries* out) {
   using V = PsSeriesVec;
   using M = decltype(V{} < V{});  // lane masks: all ones or zero
   V w, c, A;
@@ -313,28 +348,37 @@ HVAE_LANES_FN void ps_y_series_lanes(const double* w_in, const double* c_in, dou
   V t = V{} + 1.0, dt = V{}, S = t, dS = dt;
   V S_kept = S, dS_kept = dS;
   M active = V{} == V{};
-  static_assert(kPsSeriesCheck == kPsSeriesLanes, "a check's terms fill one vector");
-  V steps;  // 1 / (beta + n) of a check's terms in one division
-  for (int k = 0; k < kPsSeriesCheck; ++k) steps[k] = double(k + 1);
+  static_assert(kPsSeriesCheck % kPsSeriesLanes == 0, "a check's terms fill whole vectors");
+  constexpr int kInvVectors = kPsSeriesCheck / kPsSeriesLanes;
+  V steps[kInvVectors];  // 1 / (beta + n) of a check's terms, a vector division per lanes' worth
+  for (int k = 0; k < kPsSeriesCheck; ++k) steps[k / kPsSeriesLanes][k % kPsSeriesLanes] = double(k + 1);
   for (int n0 = 0; n0 < kPsSeriesTerms; n0 += kPsSeriesCheck) {
-    const V invs = 1.0 / ((beta + double(n0)) + steps);
-    V r = V{};
-    for (int k = 0; k < kPsSeriesCheck; ++k) {
-      const double inv = invs[k];
-      r = w * (c + double(n0 + k)) * inv;
-      const V dr = w * inv;
-      dt = dt * r + t * dr;
-      t = t * r;
-      S = S + t;
-      dS = dS + dt;
+    double invs[kPsSeriesCheck];
+    for (int v = 0; v < kInvVectors; ++v) {
+      const V inv_v = 1.0 / ((beta + double(n0)) + steps[v]);
+      for (int l = 0; l < kPsSeriesLanes; ++l) invs[v * kPsSeriesLanes + l] = inv_v[l];
     }
+    V r2 = V{};
+    for (int k = 0; k < kPsSeriesCheck; k += 2) {
+      const double inv1 = invs[k], inv2 = invs[k + 1];
+      const V r1 = w * (c + double(n0 + k)) * inv1;
+      r2 = w * (c + double(n0 + k + 1)) * inv2;
+      const V dr1 = w * inv1, dr2 = w * inv2;
+      const V t1 = t * r1, dt1 = dt * r1 + t * dr1;
+      const V p = r1 * r2, pd = dr1 * r2 + r1 * dr2;
+      dt = dt * p + t * pd;
+      t = t * p;
+      S = S + (t1 + t);
+      dS = dS + (dt1 + dt);
+    }
+    const V r = r2;
     const double inv = invs[kPsSeriesCheck - 1];
     const V rb = r > w ? r : w;
     const V q = 1.0 - rb;
     const V abs_dt = dt < 0.0 ? -dt : dt;
     const V abs_dS = dS < 0.0 ? -dS : dS;
     const V tail = ((abs_A * t + abs_dt) * q + t * inv) * rb;
-    const M done = active & (rb < 1.0) & (tail <= kPsSeriesEps * (abs_A * S + abs_dS) * q * q);
+    const M done = active & (rb < 1.0) & (tail <= tol.eps * (abs_A * S + abs_dS) * q * q);
     S_kept = done ? S : S_kept;
     dS_kept = done ? dS : dS_kept;
     active &= ~done;
@@ -342,14 +386,16 @@ HVAE_LANES_FN void ps_y_series_lanes(const double* w_in, const double* c_in, dou
     for (int l = 0; l < kPsSeriesLanes; ++l) any = any || active[l] != 0;
     if (!any) break;
   }
-  for (int l = 0; l < kPsSeriesLanes; ++l) out[l] = ps_series_sum(A_in[l], S_kept[l], dS_kept[l], active[l] == 0);
+  for (int l = 0; l < kPsSeriesLanes; ++l)
+    out[l] = ps_series_sum(A_in[l], S_kept[l], dS_kept[l], active[l] == 0, tol);
 }
 
 // ps_dtheta_dkappa<N> of count <= kPsSeriesLanes samples, the same values,
-// with the y-series (the common case) of the samples run in lanes.
+// with the y-series (the common case) of the samples run in lanes; and
+// ps_angle_sin_cos of each theta into angle[].
 template <int N>
 HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const double* theta, int count,
-                                          double* out) {
+                                          double* out, VmfAngle<double>* angle) {
   constexpr int L = kPsSeriesLanes;
   double w[L] = {}, c[L], A[L] = {}, scale[L];
   bool in_lanes[L] = {};
@@ -357,15 +403,14 @@ HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const d
   double beta = 0.5 * (m - 1.0);
   for (int l = 0; l < count; ++l) {
     const double k = kappa[l], th = theta[l];
-    if (!(th > 0.0) || !(th < vmf_detail::kPi) || !(k < HUGE_VAL)) {
-      out[l] = 0.0;
-      continue;
-    }
-    if (!(k >= 0.0)) {
-      out[l] = ::nan("");
+    const bool inside = th > 0.0 && th < vmf_detail::kPi;
+    if (!inside || !(k < HUGE_VAL) || !(k >= 0.0)) {  // as ps_dtheta_dkappa's first lines
+      out[l] = inside && !(k >= 0.0) ? ::nan("") : 0.0;
+      angle[l] = ps_angle_sin_cos(th);
       continue;
     }
     const PsSeriesSetup s = ps_series_setup(m, k, th);
+    angle[l] = ps_angle_from_half(th, s.sin_half, s.cos_half);
     if (s.form == PsSeriesForm::kY) {
       in_lanes[l] = true;
       w[l] = s.w;
@@ -377,13 +422,13 @@ HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const d
     }
     PsSeries r{0.0, false};
     if (s.form == PsSeriesForm::kX) {
-      r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, true);
+      r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, true, ps_series_tol<N>());
       r.value = s.scale * r.value;
     }
     out[l] = r.ok ? r.value : ps_dtheta_dkappa_quadrature<N>(m, k, th);
   }
   PsSeries r[L];
-  ps_y_series_lanes(w, c, beta, A, r);
+  ps_y_series_lanes(w, c, beta, A, ps_series_tol<N>(), r);
   for (int l = 0; l < count; ++l) {
     if (!in_lanes[l]) continue;
     out[l] = r[l].ok ? scale[l] * r[l].value : ps_dtheta_dkappa_quadrature<N>(m, kappa[l], theta[l]);

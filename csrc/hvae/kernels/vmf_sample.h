@@ -13,8 +13,10 @@
 //   angle<T>(Draw<T>, |n|^2) -> VmfAngle<T>, with |n|^2 the squared norm of
 //                             the m - 1 tangent normals (the PS angle uses it),
 //   dtheta_dkappa<N>(m, kappa, theta) -> double (N quadrature nodes),
-//   dtheta_dkappa_block<N>(m, kappa[], theta[], count, out[]): the same for
-//                             count <= kVmfBackwardBlock samples at once.
+//   sin_cos(theta) -> VmfAngle<double>, sin and cos of theta for the chain
+//                             rule (the same values wherever taken),
+//   dtheta_dkappa_block<N>(m, kappa[], theta[], count, out[], angle[]): both
+//                             for count <= kVmfBackwardBlock samples at once.
 #pragma once
 
 #include <type_traits>
@@ -44,10 +46,16 @@ struct VmfAngleLaw {
   HVAE_HD static double dtheta_dkappa(double m, double kappa, double theta) {
     return vmf_dtheta_dkappa<N>(m, kappa, theta, vmf_mean_cos(m, kappa));
   }
+  HVAE_HD static VmfAngle<double> sin_cos(double theta) {
+    return VmfAngle<double>{theta, ::cos(theta), ::sin(theta)};
+  }
   template <int N>
   HVAE_HD static void dtheta_dkappa_block(double m, const double* kappa, const double* theta, int count,
-                                          double* out) {
-    for (int k = 0; k < count; ++k) out[k] = dtheta_dkappa<N>(m, kappa[k], theta[k]);
+                                          double* out, VmfAngle<double>* angle) {
+    for (int k = 0; k < count; ++k) {
+      out[k] = dtheta_dkappa<N>(m, kappa[k], theta[k]);
+      angle[k] = sin_cos(theta[k]);
+    }
   }
 };
 
@@ -162,11 +170,10 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
 // cos theta h_t^T v], from h_1 = (R g)_1, ht = h_t^T z'_t and t2 = |z'_t|^2
 // (v = z'_t / |z'_t|), in double whatever T is: the bracket here,
 template <typename T>
-HVAE_HD double vmf_kappa_factor(T theta_t, T h0, T ht, T t2) {
-  const double theta = double(theta_t);
+HVAE_HD double vmf_kappa_factor(const VmfAngle<double>& a, T h0, T ht, T t2) {
   double tangent = 0.0;
   if (t2 > T(0)) tangent = double(ht) / ::sqrt(double(t2));
-  return -::sin(theta) * double(h0) + ::cos(theta) * tangent;
+  return -a.sin_theta * double(h0) + a.cos_theta * tangent;
 }
 
 // and the product (0 where d theta/d kappa is 0, whatever the bracket).
@@ -179,7 +186,7 @@ template <typename T, typename Law = VmfAngleLaw>
 HVAE_HD T vmf_grad_kappa(int64_t m, T kappa_t, T theta_t, T h0, T ht, T t2) {
   const double dtheta = Law::template dtheta_dkappa<VmfQuadratureNodes<T>::value>(
       double(m), double(kappa_t), double(theta_t));
-  return vmf_kappa_grad<T>(dtheta, vmf_kappa_factor(theta_t, h0, ht, t2));
+  return vmf_kappa_grad<T>(dtheta, vmf_kappa_factor(Law::sin_cos(double(theta_t)), h0, ht, t2));
 }
 
 // What the kappa gradient of a sample needs from its loc gradient's pass.
@@ -269,15 +276,17 @@ HVAE_HD void vmf_backward_block(const VmfBackwardParams<T>& p, int64_t i0, int c
   VmfKappaTerms<T> terms[kVmfBackwardBlock];
   for (int k = 0; k < count; ++k) terms[k] = vmf_backward_loc<T>(p, i0 + k, p.grad_loc + (i0 + k) * p.m);
   if (p.grad_kappa == nullptr) return;
-  double kappa[kVmfBackwardBlock], theta[kVmfBackwardBlock], dtheta[kVmfBackwardBlock];
+  double kappa[kVmfBackwardBlock] = {}, theta[kVmfBackwardBlock] = {}, dtheta[kVmfBackwardBlock];
+  VmfAngle<double> angle[kVmfBackwardBlock];
   for (int k = 0; k < count; ++k) {
     kappa[k] = double(p.kappa[vmf_param_row(i0 + k, p.batch) * p.kappa_stride]);
     theta[k] = double(p.theta[i0 + k]);
   }
-  Law::template dtheta_dkappa_block<VmfQuadratureNodes<T>::value>(double(p.m), kappa, theta, count, dtheta);
+  Law::template dtheta_dkappa_block<VmfQuadratureNodes<T>::value>(double(p.m), kappa, theta, count, dtheta,
+                                                                  angle);
   for (int k = 0; k < count; ++k) {
     const VmfKappaTerms<T>& t = terms[k];
-    p.grad_kappa[i0 + k] = vmf_kappa_grad<T>(dtheta[k], vmf_kappa_factor(p.theta[i0 + k], t.h0, t.ht, t.t2));
+    p.grad_kappa[i0 + k] = vmf_kappa_grad<T>(dtheta[k], vmf_kappa_factor(angle[k], t.h0, t.ht, t.t2));
   }
 }
 
