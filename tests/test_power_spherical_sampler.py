@@ -23,6 +23,7 @@ import hvae_ext  # noqa: F401
 from hvae_ext._ops.power_spherical import power_spherical_rsample, power_spherical_sample
 
 from ps_mp_reference import ps_dtheta_dkappa_mp
+from sampler_ops import dtheta_dkappa_from_backward
 
 DTYPES = [torch.float32, torch.float64]
 P_MIN = 1e-4
@@ -341,21 +342,6 @@ def test_dB_dalpha_matches_betaincinv(m, kappa):
     np.testing.assert_allclose(got[keep], want[keep], rtol=2e-5, atol=0)
 
 
-def op_dtheta_dkappa(m, kappa, theta, dtype):
-    """d theta/d kappa from the backward op: with loc = e1 (R = diag(1, -1, ...)),
-    z = (cos, -sin, 0..) and grad_z = (-sin, -cos, 0..) make grad_kappa = d theta/d kappa."""
-    kappa = torch.as_tensor(kappa, dtype=torch.float64).to(dtype)
-    theta = torch.as_tensor(theta, dtype=torch.float64).to(dtype)
-    n = theta.numel()
-    loc = torch.zeros(n, m, dtype=dtype)
-    loc[:, 0] = 1
-    z = torch.zeros(n, m, dtype=dtype)
-    z[:, 0], z[:, 1] = torch.cos(theta), -torch.sin(theta)
-    gz = torch.zeros(n, m, dtype=dtype)
-    gz[:, 0], gz[:, 1] = -torch.sin(theta), -torch.cos(theta)
-    return torch.ops.hvae._power_spherical_sample_backward(gz, z, theta, loc, kappa, True)[1]
-
-
 # CDF values of B at which theta is taken: both far tails (where the series
 # cancels or runs long and the quadrature takes over) and the bulk (the series).
 DTHETA_QUANTILES = (1e-9, 1e-4, 0.05, 0.5, 0.95, 1 - 1e-6)
@@ -372,7 +358,9 @@ def test_dtheta_dkappa_against_mpmath(dtype, rtol_bulk, rtol):
         for kappa in (0.0, 0.5, 30.0, 1e4, 1e6):
             xs = [sp.betaincinv(b + kappa, b, q) for q in DTHETA_QUANTILES]
             theta = torch.tensor([2 * math.acos(math.sqrt(x)) for x in xs], dtype=torch.float64).to(dtype)
-            got = op_dtheta_dkappa(m, [kappa] * len(xs), theta, dtype).double()
+            got = dtheta_dkappa_from_backward(
+                torch.ops.hvae._power_spherical_sample_backward, m, [kappa] * len(xs), theta, dtype
+            ).double()
             for q, th, g in zip(DTHETA_QUANTILES, theta.double().tolist(), got.tolist()):
                 if not 0 < th < math.pi:
                     continue

@@ -20,6 +20,8 @@ from hvae_ext import reference
 from hvae_ext._ops.vmf import vmf_rsample, vmf_sample
 from hvae_ext.reference.vmf import dtheta_dkappa as reference_dtheta_dkappa
 
+from sampler_ops import dtheta_dkappa_from_backward
+
 DTYPES = [torch.float32, torch.float64]
 P_MIN = 1e-4
 Z_MAX = 4.5
@@ -314,17 +316,7 @@ def test_backward_matches_reference_formula():
 
 
 def op_dtheta_dkappa(m, kappa, theta, dtype=torch.float64):
-    """d theta/d kappa from the backward op: with loc = e1 (R = diag(1, -1, ...)),
-    z = (cos, -sin, 0..) and grad_z = (-sin, -cos, 0..) make grad_kappa = d theta/d kappa."""
-    kappa, theta = kappa.to(dtype), theta.to(dtype)
-    n = theta.numel()
-    loc = torch.zeros(n, m, dtype=dtype)
-    loc[:, 0] = 1
-    z = torch.zeros(n, m, dtype=dtype)
-    z[:, 0], z[:, 1] = torch.cos(theta), -torch.sin(theta)
-    gz = torch.zeros(n, m, dtype=dtype)
-    gz[:, 0], gz[:, 1] = -torch.sin(theta), -torch.cos(theta)
-    return torch.ops.hvae._vmf_sample_backward(gz, z, theta, loc, kappa, True)[1]
+    return dtheta_dkappa_from_backward(torch.ops.hvae._vmf_sample_backward, m, kappa, theta, dtype)
 
 
 def mp_dtheta_dkappa(m, kappa, theta):
