@@ -99,7 +99,9 @@ struct VmfBackwardParams {
 // The loc/kappa row of sample row i (see VmfSampleParams).
 HVAE_HD int64_t vmf_param_row(int64_t i, int64_t batch) { return batch == 0 || i < batch ? i : i % batch; }
 
-// Quadrature nodes: ~1e-6 relative for float32 gradients, ~2e-8 for float64.
+// Quadrature nodes: ~1e-6 relative for float32 gradients, ~2e-8 for float64
+// (the Power Spherical's series takes its tolerance from the same number,
+// ps_series_tol).
 template <typename T>
 struct VmfQuadratureNodes {
   static constexpr int value = sizeof(T) > 4 ? 16 : 12;
@@ -195,9 +197,10 @@ struct VmfKappaTerms {
   T h0, ht, t2;
 };
 
-// Gradients of sum(grad_z * z) for one sample, written to gl [m] and *gk
-// (gk null: no kappa gradient; the defaults are row i of p's outputs).
-// z = R(mu) z'(kappa):
+// Gradients of sum(grad_z * z) for one sample: vmf_backward_loc writes the
+// loc gradient to gl [m] and returns what the kappa gradient needs;
+// vmf_backward_one adds the kappa gradient to *gk (gk null: none; the
+// defaults are row i of p's outputs). z = R(mu) z'(kappa):
 //   grad_mu = 2 [g p + (g^T u) z' - 2 (g^T u) p u / q] / q,  p = u^T z'
 //   grad_kappa = (d theta/d kappa) [-sin theta h_1 + cos theta h_t^T v],
 // with z' = R z, h = R g (R is its own inverse) and v the unit tangent of z'.
