@@ -302,21 +302,39 @@ HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
                        y, beta, c, beta, log_x + D, -(sc / beta), s, co};
 }
 
-// d theta / d kappa by a series, for theta in (0, pi), finite kappa >= 0.
-HVAE_HD PsSeries ps_dtheta_dkappa_series(double m, double kappa, double theta,
-                                         PsSeriesTol tol = ps_series_tol<16>()) {
-  const PsSeriesSetup s = ps_series_setup(m, kappa, theta);
+// d theta / d kappa by the series a setup names (not ok for the quadrature's).
+HVAE_HD PsSeries ps_series_value(const PsSeriesSetup& s, PsSeriesTol tol) {
   if (s.form == PsSeriesForm::kQuadrature) return PsSeries{0.0, false};
   const PsSeries r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, s.form == PsSeriesForm::kX, tol);
   return PsSeries{s.scale * r.value, r.ok};
 }
 
-// d theta / d kappa of the sampler: 0 at theta in {0, pi} and kappa = inf,
-// NaN for a negative or NaN kappa; the series, else the quadrature (N nodes).
+// d theta / d kappa by a series, for theta in (0, pi), finite kappa >= 0.
+HVAE_HD PsSeries ps_dtheta_dkappa_series(double m, double kappa, double theta,
+                                         PsSeriesTol tol = ps_series_tol<16>()) {
+  return ps_series_value(ps_series_setup(m, kappa, theta), tol);
+}
+
+// The edges of d theta / d kappa: 0 at theta outside (0, pi) and at
+// kappa = inf, NaN for a negative or NaN kappa (true: *value is it).
+HVAE_HD bool ps_dtheta_dkappa_edge(double kappa, double theta, double* value) {
+  if (!(theta > 0.0) || !(theta < vmf_detail::kPi) || !(kappa < HUGE_VAL)) {
+    *value = 0.0;
+    return true;
+  }
+  if (!(kappa >= 0.0)) {
+    *value = ::nan("");
+    return true;
+  }
+  return false;
+}
+
+// d theta / d kappa of the sampler: the edges, else the series, else the
+// quadrature (N nodes).
 template <int N>
 HVAE_HD double ps_dtheta_dkappa(double m, double kappa, double theta) {
-  if (!(theta > 0.0) || !(theta < vmf_detail::kPi) || !(kappa < HUGE_VAL)) return 0.0;
-  if (!(kappa >= 0.0)) return ::nan("");
+  double edge;
+  if (ps_dtheta_dkappa_edge(kappa, theta, &edge)) return edge;
   const PsSeries s = ps_dtheta_dkappa_series(m, kappa, theta, ps_series_tol<N>());
   return s.ok ? s.value : ps_dtheta_dkappa_quadrature<N>(m, kappa, theta);
 }
@@ -358,7 +376,7 @@ HVAE_LANES_FN void ps_y_series_lanes(const double* w_in, const double* c_in, dou
       const V inv_v = 1.0 / ((beta + double(n0)) + steps[v]);
       for (int l = 0; l < kPsSeriesLanes; ++l) invs[v * kPsSeriesLanes + l] = inv_v[l];
     }
-    V r2 = V{};
+    V r2 = V{};  // the ratio of the checked (last) term
     for (int k = 0; k < kPsSeriesCheck; k += 2) {
       const double inv1 = invs[k], inv2 = invs[k + 1];
       const V r1 = w * (c + double(n0 + k)) * inv1;
@@ -371,9 +389,8 @@ HVAE_LANES_FN void ps_y_series_lanes(const double* w_in, const double* c_in, dou
       S = S + (t1 + t);
       dS = dS + (dt1 + dt);
     }
-    const V r = r2;
     const double inv = invs[kPsSeriesCheck - 1];
-    const V rb = r > w ? r : w;
+    const V rb = r2 > w ? r2 : w;
     const V q = 1.0 - rb;
     const V abs_dt = dt < 0.0 ? -dt : dt;
     const V abs_dS = dS < 0.0 ? -dS : dS;
@@ -400,12 +417,9 @@ HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const d
   double w[L] = {}, c[L], A[L] = {}, scale[L];
   bool in_lanes[L] = {};
   for (int l = 0; l < L; ++l) c[l] = 1.0;
-  double beta = 0.5 * (m - 1.0);
   for (int l = 0; l < count; ++l) {
     const double k = kappa[l], th = theta[l];
-    const bool inside = th > 0.0 && th < vmf_detail::kPi;
-    if (!inside || !(k < HUGE_VAL) || !(k >= 0.0)) {  // as ps_dtheta_dkappa's first lines
-      out[l] = inside && !(k >= 0.0) ? ::nan("") : 0.0;
+    if (ps_dtheta_dkappa_edge(k, th, &out[l])) {
       angle[l] = ps_angle_sin_cos(th);
       continue;
     }
@@ -417,18 +431,14 @@ HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const d
       c[l] = s.c;
       A[l] = s.A;
       scale[l] = s.scale;
-      beta = s.beta;
       continue;
     }
-    PsSeries r{0.0, false};
-    if (s.form == PsSeriesForm::kX) {
-      r = ps_beta_series(s.w, s.d, s.c, s.beta, s.A, true, ps_series_tol<N>());
-      r.value = s.scale * r.value;
-    }
+    const PsSeries r = ps_series_value(s, ps_series_tol<N>());
     out[l] = r.ok ? r.value : ps_dtheta_dkappa_quadrature<N>(m, k, th);
   }
   PsSeries r[L];
-  ps_y_series_lanes(w, c, beta, A, ps_series_tol<N>(), r);
+  // d = beta = (m - 1) / 2, as ps_series_setup has it
+  ps_y_series_lanes(w, c, 0.5 * (m - 1.0), A, ps_series_tol<N>(), r);
   for (int l = 0; l < count; ++l) {
     if (!in_lanes[l]) continue;
     out[l] = r[l].ok ? scale[l] * r[l].value : ps_dtheta_dkappa_quadrature<N>(m, kappa[l], theta[l]);
