@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "hvae/common.h"
+#include "hvae/vmf_fastmath.h"
 
 namespace hvae {
 
@@ -260,6 +261,26 @@ HVAE_HD NormalPair<T> normal_pair(PhiloxStream& s) {
   return out;
 }
 
+// Box-Muller with the branch-free log and sincos of vmf_fastmath.h and a
+// correctly rounded sqrt (the same values on CPU and GPU, and vectorisable
+// loops on the CPU, given -fno-math-errno): the samplers' tangent normals
+// (vmf.h) and the Power Spherical's Gamma draw.
+template <typename T>
+HVAE_HD_INLINE NormalPair<T> box_muller_fast(T u1, T u2) {
+  const T r = sqrt_(T(-2) * fastmath::log_pos(u1));
+  T s, c;
+  fastmath::sincos_2pi(u2, s, c);
+  return NormalPair<T>{r * c, r * s};
+}
+
+// normal_pair's words through box_muller_fast.
+template <typename T>
+HVAE_HD NormalPair<T> normal_pair_fast(PhiloxStream& s) {
+  const T u1 = uniform_left_open01<T>(s);
+  const T u2 = uniform_open01<T>(s);
+  return box_muller_fast<T>(u1, u2);
+}
+
 // One N(0,1); the second value of the pair is discarded.
 template <typename T>
 HVAE_HD T normal(PhiloxStream& s) {
@@ -301,8 +322,10 @@ HVAE_HD T log1pmx(T t) {
 // Each try accepts with probability >= 0.95 (the minimum, at a = 1; the v <= 0
 // rejection is included), so all kGammaMaxTries = 64 tries fail with
 // probability < 0.05^64 ~ 5e-84. Then d (close to the median) is returned
-// rather than looping on.
-template <typename T>
+// rather than looping on. FastNormals takes the normals from
+// normal_pair_fast (same words, the fastmath log and sincos), which a loop
+// over samples can reproduce in lanes (the Power Spherical's draw).
+template <typename T, bool FastNormals = false>
 HVAE_HD T marsaglia_tsang(PhiloxStream& s, T a, bool log_space) {
   const T d = a - T(1) / T(3);
   const T c = T(1) / sqrt_(T(9) * d);
@@ -310,7 +333,7 @@ HVAE_HD T marsaglia_tsang(PhiloxStream& s, T a, bool log_space) {
   for (int i = 0; i < kGammaMaxTries; ++i) {
     T x;
     if ((i & 1) == 0) {
-      pair = normal_pair<T>(s);
+      pair = FastNormals ? normal_pair_fast<T>(s) : normal_pair<T>(s);
       x = pair.z0;
     } else {
       x = pair.z1;
@@ -331,11 +354,11 @@ HVAE_HD T marsaglia_tsang(PhiloxStream& s, T a, bool log_space) {
 
 // Gamma(alpha, 1). For alpha < 1, G(alpha) = G(alpha + 1) U^(1/alpha)
 // (Marsaglia and Tsang 2000, Sec. 6), with U in (0,1]. NaN unless alpha > 0.
-template <typename T>
+template <typename T, bool FastNormals = false>
 HVAE_HD T gamma(PhiloxStream& s, T alpha) {
   if (!(alpha > T(0))) return quiet_nan<T>();
-  if (alpha >= T(1)) return marsaglia_tsang<T>(s, alpha, false);
-  const T g = marsaglia_tsang<T>(s, alpha + T(1), false);
+  if (alpha >= T(1)) return marsaglia_tsang<T, FastNormals>(s, alpha, false);
+  const T g = marsaglia_tsang<T, FastNormals>(s, alpha + T(1), false);
   const T u = uniform_left_open01<T>(s);
   return g * exp_(log_(u) / alpha);
 }

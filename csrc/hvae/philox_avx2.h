@@ -37,20 +37,11 @@ inline __m256i mulhilo(__m256i x, __m256i m, __m256i* lo) {
   return _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
 }
 
-// Words of the sixteen blocks o0 + 0 .. o0 + 15 (o0's low word must not wrap
-// within them) of subsequence `subsequence` under key `seed`.
-inline void words16(uint64_t seed, uint64_t subsequence, uint64_t o0, uint32_t* w0, uint32_t* w1,
-                    uint32_t* w2, uint32_t* w3) {
+// The ten rounds on two groups of eight counters (x0..x3: the counter
+// words, replaced by the output words) under key `seed`.
+inline void rounds16(uint64_t seed, __m256i* x0, __m256i* x1, __m256i* x2, __m256i* x3) {
   const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kM0));
   const __m256i m1 = _mm256_set1_epi32(static_cast<int>(kM1));
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256i x0[2], x1[2], x2[2], x3[2];
-  for (int g = 0; g < 2; ++g) {
-    x0[g] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(uint32_t(o0) + 8u * g)), lane);
-    x1[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(o0 >> 32)));
-    x2[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(subsequence)));
-    x3[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(subsequence >> 32)));
-  }
   uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
   for (int r = 0; r < kRounds; ++r) {
     if (r > 0) {
@@ -69,12 +60,48 @@ inline void words16(uint64_t seed, uint64_t subsequence, uint64_t o0, uint32_t* 
       x3[g] = lo0;
     }
   }
+}
+
+inline void store16(const __m256i* x, uint32_t* w) {
+  for (int g = 0; g < 2; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + 8 * g), x[g]);
+}
+
+inline void load16(const uint32_t* c, __m256i* x) {
+  for (int g = 0; g < 2; ++g) x[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + 8 * g));
+}
+
+// Words of the sixteen blocks o0 + 0 .. o0 + 15 (o0's low word must not wrap
+// within them) of subsequence `subsequence` under key `seed`.
+inline void words16(uint64_t seed, uint64_t subsequence, uint64_t o0, uint32_t* w0, uint32_t* w1,
+                    uint32_t* w2, uint32_t* w3) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i x0[2], x1[2], x2[2], x3[2];
   for (int g = 0; g < 2; ++g) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w0 + 8 * g), x0[g]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w1 + 8 * g), x1[g]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w2 + 8 * g), x2[g]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w3 + 8 * g), x3[g]);
+    x0[g] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(uint32_t(o0) + 8u * g)), lane);
+    x1[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(o0 >> 32)));
+    x2[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(subsequence)));
+    x3[g] = _mm256_set1_epi32(static_cast<int>(uint32_t(subsequence >> 32)));
   }
+  rounds16(seed, x0, x1, x2, x3);
+  store16(x0, w0);
+  store16(x1, w1);
+  store16(x2, w2);
+  store16(x3, w3);
+}
+
+// Words of sixteen counters of any blocks and subsequences: counter k is
+// (c0[k], c1[k], c2[k], c3[k]); the words replace it (w_j = c_j).
+inline void words16_in_place(uint64_t seed, uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3) {
+  __m256i x0[2], x1[2], x2[2], x3[2];
+  load16(c0, x0);
+  load16(c1, x1);
+  load16(c2, x2);
+  load16(c3, x3);
+  rounds16(seed, x0, x1, x2, x3);
+  store16(x0, c0);
+  store16(x1, c1);
+  store16(x2, c2);
+  store16(x3, c3);
 }
 
 }  // namespace philox_avx2

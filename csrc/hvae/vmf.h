@@ -75,13 +75,19 @@ struct VmfAngle {
 
 // From y = 1 - w and y' = 1 + w: tan(theta/2) = sqrt(y / y'),
 // sin(theta) = sqrt(y y'), and w from whichever of y, y' is below 1.
+// The Power Spherical passes theta of its own (fastmath::atan_sqrt_ratio,
+// which its loops over samples vectorise).
 template <typename T>
-HVAE_HD VmfAngle<T> vmf_angle_from_halves(T y, T yp) {
+HVAE_HD VmfAngle<T> vmf_angle_from_halves(T y, T yp, T theta) {
   VmfAngle<T> a;
-  a.theta = T(2) * vmf_detail::atan2_(sqrt_(y), sqrt_(yp));
+  a.theta = theta;
   a.sin_theta = sqrt_(y * yp);
   a.cos_theta = y <= T(1) ? T(1) - y : yp - T(1);
   return a;
+}
+template <typename T>
+HVAE_HD VmfAngle<T> vmf_angle_from_halves(T y, T yp) {
+  return vmf_angle_from_halves(y, yp, T(2) * vmf_detail::atan2_(sqrt_(y), sqrt_(yp)));
 }
 
 template <typename T>
@@ -226,17 +232,6 @@ HVAE_HD PhiloxCounter vmf_normal_block(uint64_t seed, uint64_t subsequence, uint
   return ctr;
 }
 
-// Box-Muller with the branch-free log and sincos of vmf_fastmath.h and a
-// correctly rounded sqrt (the same values on CPU and GPU, and vectorisable
-// loops on the CPU, given -fno-math-errno).
-template <typename T>
-HVAE_HD NormalPair<T> vmf_box_muller(T u1, T u2) {
-  const T r = sqrt_(T(-2) * fastmath::log_pos(u1));
-  T s, c;
-  fastmath::sincos_2pi(u2, s, c);
-  return NormalPair<T>{r * c, r * s};
-}
-
 // The double uniforms of philox.h (left_open01_from_bits, open01_from_bits),
 // value for value, from 32-bit halves: SSE2 has no vector uint64 -> double
 // conversion, but every partial sum here is exact (or, for the left-open
@@ -263,7 +258,7 @@ HVAE_HD NormalPair<double> vmf_normal_pair<double>(uint64_t seed, uint64_t subse
                                                    uint64_t offset, int64_t k) {
   const PhiloxCounter w = vmf_normal_block(
       seed, subsequence, offset + vmf_angle_blocks<double>() + uint64_t(k));
-  return vmf_box_muller<double>(vmf_left_open01(w.v[0], w.v[1]), vmf_open01(w.v[2], w.v[3]));
+  return box_muller_fast<double>(vmf_left_open01(w.v[0], w.v[1]), vmf_open01(w.v[2], w.v[3]));
 }
 
 template <>
@@ -272,7 +267,7 @@ HVAE_HD NormalPair<float> vmf_normal_pair<float>(uint64_t seed, uint64_t subsequ
   const PhiloxCounter w = vmf_normal_block(
       seed, subsequence, offset + vmf_angle_blocks<float>() + uint64_t(k / 2));
   const bool second = (k & 1) != 0;
-  return vmf_box_muller<float>(left_open01_from_bits(second ? w.v[2] : w.v[0]),
+  return box_muller_fast<float>(left_open01_from_bits(second ? w.v[2] : w.v[0]),
                                open01_from_bits(second ? w.v[3] : w.v[1]));
 }
 
@@ -337,7 +332,7 @@ HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offs
   HVAE_SIMD_LOOP
   for (int q = 0; q < count; ++q) {
     const NormalPair<double> g =
-        vmf_box_muller<double>(vmf_left_open01(w[0][q], w[1][q]), vmf_open01(w[2][q], w[3][q]));
+        box_muller_fast<double>(vmf_left_open01(w[0][q], w[1][q]), vmf_open01(w[2][q], w[3][q]));
     out[q][0] = g.z0;
     out[q][1] = g.z1;
   }
@@ -355,15 +350,98 @@ HVAE_HD void vmf_normal_chunk(uint64_t seed, uint64_t subsequence, uint64_t offs
   HVAE_SIMD_LOOP
   for (int q = 0; q < blocks; ++q) {
     const NormalPair<float> g0 =
-        vmf_box_muller<float>(left_open01_from_bits(w[0][q]), open01_from_bits(w[1][q]));
+        box_muller_fast<float>(left_open01_from_bits(w[0][q]), open01_from_bits(w[1][q]));
     const NormalPair<float> g1 =
-        vmf_box_muller<float>(left_open01_from_bits(w[2][q]), open01_from_bits(w[3][q]));
+        box_muller_fast<float>(left_open01_from_bits(w[2][q]), open01_from_bits(w[3][q]));
     out[q][0] = g0.z0;
     out[q][1] = g0.z1;
     out[q][2] = g1.z0;
     out[q][3] = g1.z1;
   }
   vmf_store_normals(&out[0][0], k0, count, m, z);
+}
+
+// ---------------------------------------------------------------------------
+// The CPU loops over blocks of samples (kernels/vmf_sample.h): at small m a
+// sample needs fewer Philox blocks and Box-Muller pairs than fill the
+// vectors, so the blocks of kVmfSampleRows samples are taken together. Host
+// only (the buffers would sit in a CUDA thread's local memory).
+
+constexpr int kVmfSampleRows = 16;
+// Rows of at most this many normal blocks take the normals together.
+constexpr int kVmfRowNormalBlocks = 12;
+// Entries of the word arrays: whole groups of 16 (philox_avx2's lanes).
+constexpr int kVmfRowWords = kVmfSampleRows * kVmfRowNormalBlocks;
+static_assert(kVmfRowWords % 16 == 0, "the word arrays hold whole groups");
+
+// Words of block base + q of subsequence i0 + r at entry r per_row + q, for
+// r < rows, q < per_row (rows per_row <= kVmfRowWords). The AVX2 build takes
+// sixteen counters at a time (philox_avx2.h); the words are the same.
+inline void vmf_philox_words_rows(uint64_t seed, uint64_t i0, int rows, uint64_t base, int per_row,
+                                  uint32_t* __restrict__ w0, uint32_t* __restrict__ w1,
+                                  uint32_t* __restrict__ w2, uint32_t* __restrict__ w3) {
+  const int count = rows * per_row;
+  int p = 0;
+#if defined(HVAE_VMF_PHILOX_AVX2) && !defined(__CUDA_ARCH__)
+  // The counters in place of the words, then groups of sixteen (the last one
+  // padded when it has five or more: a group costs about five blocks).
+  for (int r = 0; r < rows; ++r) {
+    for (int q = 0; q < per_row; ++q) {
+      const int e = r * per_row + q;
+      const uint64_t block = base + uint64_t(q), sub = i0 + uint64_t(r);
+      w0[e] = static_cast<uint32_t>(block);
+      w1[e] = static_cast<uint32_t>(block >> 32);
+      w2[e] = static_cast<uint32_t>(sub);
+      w3[e] = static_cast<uint32_t>(sub >> 32);
+    }
+  }
+  for (int e = count; e < kVmfRowWords && e % 16 != 0; ++e) w0[e] = w1[e] = w2[e] = w3[e] = 0;
+  for (; count - p >= 5; p += 16) ::hvae::philox_avx2::words16_in_place(seed, w0 + p, w1 + p, w2 + p, w3 + p);
+#endif
+  for (int e = p; e < count; ++e) {
+    const PhiloxCounter w = vmf_normal_block(seed, i0 + uint64_t(e / per_row), base + uint64_t(e % per_row));
+    w0[e] = w.v[0];
+    w1[e] = w.v[1];
+    w2[e] = w.v[2];
+    w3[e] = w.v[3];
+  }
+}
+
+// The tangent normals of rows i0 .. i0 + rows - 1 (rows <= kVmfSampleRows,
+// vmf_normal_blocks<T>(m) <= kVmfRowNormalBlocks) into z[r m + 1 ...]: the
+// values of vmf_normal_pair, Box-Muller over all rows' blocks in one loop.
+inline void vmf_normal_rows(uint64_t seed, uint64_t i0, int rows, uint64_t offset, int64_t m, double* z) {
+  alignas(32) uint32_t w[4][kVmfRowWords];
+  const int pairs = static_cast<int>(vmf_normal_pairs(m));
+  vmf_philox_words_rows(seed, i0, rows, offset + vmf_angle_blocks<double>(), pairs, w[0], w[1], w[2], w[3]);
+  double out[kVmfRowWords][2];
+  HVAE_SIMD_LOOP
+  for (int e = 0; e < rows * pairs; ++e) {
+    const NormalPair<double> g =
+        box_muller_fast<double>(vmf_left_open01(w[0][e], w[1][e]), vmf_open01(w[2][e], w[3][e]));
+    out[e][0] = g.z0;
+    out[e][1] = g.z1;
+  }
+  for (int r = 0; r < rows; ++r) vmf_store_normals(&out[r * pairs][0], 0, pairs, m, z + r * m);
+}
+
+// float: a block holds two pairs (the last one of an odd count unused).
+inline void vmf_normal_rows(uint64_t seed, uint64_t i0, int rows, uint64_t offset, int64_t m, float* z) {
+  alignas(32) uint32_t w[4][kVmfRowWords];
+  const int pairs = static_cast<int>(vmf_normal_pairs(m));
+  const int blocks = (pairs + 1) / 2;
+  vmf_philox_words_rows(seed, i0, rows, offset + vmf_angle_blocks<float>(), blocks, w[0], w[1], w[2], w[3]);
+  float out[kVmfRowWords][4];
+  HVAE_SIMD_LOOP
+  for (int e = 0; e < rows * blocks; ++e) {
+    const NormalPair<float> g0 = box_muller_fast<float>(left_open01_from_bits(w[0][e]), open01_from_bits(w[1][e]));
+    const NormalPair<float> g1 = box_muller_fast<float>(left_open01_from_bits(w[2][e]), open01_from_bits(w[3][e]));
+    out[e][0] = g0.z0;
+    out[e][1] = g0.z1;
+    out[e][2] = g1.z0;
+    out[e][3] = g1.z1;
+  }
+  for (int r = 0; r < rows; ++r) vmf_store_normals(&out[r * blocks][0], 0, pairs, m, z + r * m);
 }
 
 // ---------------------------------------------------------------------------

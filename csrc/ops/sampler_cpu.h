@@ -72,7 +72,7 @@ std::tuple<at::Tensor, at::Tensor> sample_cpu(const char* op_name, const at::Ten
     at::parallel_for(0, l.n, grain_size(l.m), [&](int64_t begin, int64_t end) {
       populate_rows(hint, p.z, l.m, begin, end);
       if (avx2) return vmf_sample_range_avx2(&p, sizeof(scalar_t) == 8, begin, end, is_ps<Law>());
-      for (int64_t i = begin; i < end; ++i) hvae::vmf_sample_one<scalar_t, Law>(p, i);
+      hvae::vmf_sample_range<scalar_t, Law>(p, begin, end);
     });
   });
   return {l.z, l.theta};

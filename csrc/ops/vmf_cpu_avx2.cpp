@@ -35,7 +35,7 @@ using PsLaw = hvae_avx2::hvae::PsAngleLaw;
 template <typename T, typename Law>
 void sample_range(const void* params, int64_t begin, int64_t end) {
   const auto& p = *static_cast<const hvae_avx2::hvae::VmfSampleParams<T>*>(params);
-  for (int64_t i = begin; i < end; ++i) hvae_avx2::hvae::vmf_sample_one<T, Law>(p, i);
+  hvae_avx2::hvae::vmf_sample_range<T, Law>(p, begin, end);
 }
 
 template <typename T, typename Law>

@@ -3,7 +3,8 @@
 // namespace of their own, so this file includes no other copy of our
 // headers): the same words as philox4x32_10 and the same normals as the
 // per-pair vmf_normal_pair, bit for bit, including counters whose low word
-// wraps inside a group (the portable loop takes those). That the AVX2 and
+// wraps inside a group (the portable loop takes those); and the words and
+// normals of blocks of rows (vmf_philox_words_rows, vmf_normal_rows). That the AVX2 and
 // baseline builds agree is tested in Python (test_vmf_sampler.py).
 #include <gtest/gtest.h>
 
@@ -39,6 +40,16 @@ template <typename T>
 void avx2_chunk(uint64_t seed, uint64_t sub, uint64_t offset, int64_t k0, int count, int64_t m,
                 T* z) {
   avx2::hvae::vmf_normal_chunk(seed, sub, offset, k0, count, m, z);
+}
+
+void avx2_words_rows(uint64_t seed, uint64_t i0, int rows, uint64_t base, int per_row, uint32_t* w) {
+  constexpr int n = avx2::hvae::kVmfRowWords;
+  avx2::hvae::vmf_philox_words_rows(seed, i0, rows, base, per_row, w, w + n, w + 2 * n, w + 3 * n);
+}
+
+template <typename T>
+void avx2_normal_rows(uint64_t seed, uint64_t i0, int rows, uint64_t offset, int64_t m, T* z) {
+  avx2::hvae::vmf_normal_rows(seed, i0, rows, offset, m, z);
 }
 
 }  // namespace
@@ -123,6 +134,57 @@ void check_chunks() {
       }
     }
   }
+}
+
+// The words of blocks of rows (sixteen counters of any subsequences at a
+// time, the last group padded), across the low word's wrap.
+TEST(PhiloxAvx2, RowWordsEqualPortable) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  constexpr int n = hv::kVmfRowWords;
+  for (uint64_t base : {uint64_t(3), uint64_t(0xfffffffeull), uint64_t(0x1fffffffdull)}) {
+    for (uint64_t i0 : {uint64_t(0), uint64_t(0xfffffff8ull)}) {
+      for (int rows : {1, 3, 16}) {
+        for (int per_row : {1, 2, 5, 12}) {
+          uint32_t a[4 * n];
+          avx2_words_rows(0x51ed270b27a1c0deull, i0, rows, base, per_row, a);
+          for (int r = 0; r < rows; ++r) {
+            for (int q = 0; q < per_row; ++q) {
+              const hv::PhiloxCounter w = hv::vmf_normal_block(0x51ed270b27a1c0deull, i0 + r, base + q);
+              for (int j = 0; j < 4; ++j) ASSERT_EQ(a[n * j + r * per_row + q], w.v[j]) << base << " " << r << " " << q;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void check_normal_rows() {
+  for (int64_t m : {2, 3, 6, 16, 17, 24, 25}) {
+    if (hv::vmf_normal_blocks<T>(m) > uint64_t(hv::kVmfRowNormalBlocks)) continue;
+    for (int rows : {1, 7, 16}) {
+      std::vector<T> z(rows * m + 1, T(-7));
+      avx2_normal_rows<T>(5, 100, rows, 9, m, z.data());
+      EXPECT_EQ(z[rows * m], T(-7));  // nothing past the last row
+      for (int r = 0; r < rows; ++r) {
+        EXPECT_EQ(z[r * m], T(-7));  // z[0] of a row is not a normal's
+        for (int64_t k = 0; k < hv::vmf_normal_pairs(m); ++k) {
+          const hv::NormalPair<T> g = hv::vmf_normal_pair<T>(5, 100 + r, 9, k);
+          ASSERT_EQ(z[r * m + 1 + 2 * k], g.z0) << m << " " << r << " " << k;
+          if (2 + 2 * k < m) {
+            ASSERT_EQ(z[r * m + 2 + 2 * k], g.z1) << m << " " << r << " " << k;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(PhiloxAvx2, NormalRowsEqualPortable) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  check_normal_rows<float>();
+  check_normal_rows<double>();
 }
 
 TEST(PhiloxAvx2, NormalChunksEqualPortable) {

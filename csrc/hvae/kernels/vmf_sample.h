@@ -16,7 +16,10 @@
 //   sin_cos(theta) -> VmfAngle<double>, sin and cos of theta for the chain
 //                             rule (the same values wherever taken),
 //   dtheta_dkappa_block<N>(m, kappa[], theta[], count, out[], angle[]): both
-//                             for count <= kVmfBackwardBlock samples at once.
+//                             for count <= kVmfBackwardBlock samples at once,
+// and for the CPU's blocks of rows <= kVmfSampleRows samples (vmf_sample_rows)
+//   draw_rows<T>(seed, i0, rows, offset, m, kappa[], out[]) and
+//   angle_rows<T>(drawn[], norm2[], rows, out[]): draw and angle of each row.
 #pragma once
 
 #include <type_traits>
@@ -48,6 +51,16 @@ struct VmfAngleLaw {
   }
   HVAE_HD static VmfAngle<double> sin_cos(double theta) {
     return VmfAngle<double>{theta, ::cos(theta), ::sin(theta)};
+  }
+  // Wood's loop is taken a row at a time.
+  template <typename T>
+  static void draw_rows(uint64_t seed, uint64_t i0, int rows, uint64_t offset, int64_t m, const T* kappa,
+                        VmfAngle<T>* out) {
+    for (int r = 0; r < rows; ++r) out[r] = draw<T>(seed, i0 + uint64_t(r), offset, m, kappa[r]);
+  }
+  template <typename T>
+  static void angle_rows(const VmfAngle<T>* d, const T*, int rows, VmfAngle<T>* out) {
+    for (int r = 0; r < rows; ++r) out[r] = d[r];
   }
   template <int N>
   HVAE_HD static void dtheta_dkappa_block(double m, const double* kappa, const double* theta, int count,
@@ -108,22 +121,18 @@ struct VmfQuadratureNodes {
 };
 
 // z = R (cos theta, sin theta v / |v|), v the m - 1 tangent normals, which
-// are first written into z[1..m-1] (the output row doubles as scratch).
-template <typename T, typename Law = VmfAngleLaw>
-HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
-  const int64_t m = p.m;
-  const int64_t row = vmf_param_row(i, p.batch);
-  const T* mu = p.loc + row * p.loc_stride0;
-  const int64_t ls = p.loc_stride1;
-  T* z = p.z + i * m;
-  const T kappa = p.kappa[row * p.kappa_stride];
-  const typename Law::template Draw<T> drawn =
-      Law::template draw<T>(p.seed, uint64_t(i), p.offset, m, kappa);
+// are first written into z[1..m-1] (the output row doubles as scratch). In
+// steps, which vmf_sample_one takes for one sample and vmf_sample_rows (CPU)
+// for a block of them: the normals, their sums, the angle, the rotation.
 
-  // Normals, the values of vmf_normal_pair. On the CPU in chunks (vectorised),
-  // but one or two pairs (m <= 5) are cheaper one at a time; a CUDA thread
-  // (m < kVmfWarpMinDim) takes them one at a time: the chunk's buffers would
-  // sit in local memory.
+// The normals of row i into z[1..m-1], the values of vmf_normal_pair. On the
+// CPU in chunks (vectorised), but one or two pairs (m <= 5) are cheaper one
+// at a time; a CUDA thread (m < kVmfWarpMinDim) takes them one at a time: the
+// chunk's buffers would sit in local memory.
+template <typename T>
+HVAE_HD void vmf_sample_normals(const VmfSampleParams<T>& p, int64_t i) {
+  const int64_t m = p.m;
+  T* z = p.z + i * m;
 #if defined(__CUDA_ARCH__)
   constexpr int64_t one_by_one = INT64_MAX;
 #else
@@ -139,9 +148,21 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
     const int count = static_cast<int>(min_<int64_t>(kVmfChunkPairs, pairs - k0));
     vmf_normal_chunk(p.seed, uint64_t(i), p.offset, k0, count, m, z);
   }
-  // |v|^2, |mu_t|^2 and mu_t^T v, in lanes (lanes.h).
+}
+
+// |v|^2, |mu_t|^2 and mu_t^T v of row i, in lanes (lanes.h).
+template <typename T>
+struct VmfSampleSums {
+  T norm2, tail_sq, mu_dot_v;
+};
+
+template <typename T>
+HVAE_HD VmfSampleSums<T> vmf_sample_sums(const VmfSampleParams<T>& p, int64_t i) {
+  const T* mu = p.loc + vmf_param_row(i, p.batch) * p.loc_stride0;
+  const int64_t ls = p.loc_stride1;
+  const T* z = p.z + i * p.m;
   T s[3];
-  lanes_accumulate<T>(1, m, s, [&](int64_t j, auto& acc) {
+  lanes_accumulate<T>(1, p.m, s, [&](int64_t j, auto& acc) {
     typename std::remove_reference<decltype(acc[0])>::type v, mj;
     lanes_get(v, z, j, 1);
     lanes_get(mj, mu, j, ls);
@@ -149,9 +170,18 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
     acc[1] += mj * mj;
     acc[2] += mj * v;
   });
-  T norm2 = s[0], mu_dot_v = s[2];
-  const T tail_sq = s[1];
-  const VmfAngle<T> a = Law::template angle<T>(drawn, norm2);
+  return VmfSampleSums<T>{s[0], s[1], s[2]};
+}
+
+// theta[i], and z[i] from the angle and the normals in z[i].
+template <typename T>
+HVAE_HD void vmf_sample_finish(const VmfSampleParams<T>& p, int64_t i, const VmfAngle<T>& a,
+                               const VmfSampleSums<T>& sums) {
+  const int64_t m = p.m;
+  const T* mu = p.loc + vmf_param_row(i, p.batch) * p.loc_stride0;
+  const int64_t ls = p.loc_stride1;
+  T* z = p.z + i * m;
+  T norm2 = sums.norm2, mu_dot_v = sums.mu_dot_v;
   p.theta[i] = a.theta;
   if (!(norm2 > T(0))) {  // all normals 0 (probability ~2^-32 at m = 2): any direction
     for (int64_t j = 1; j < m; ++j) z[j] = T(0);
@@ -159,13 +189,55 @@ HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
     norm2 = T(1);
     mu_dot_v = mu[ls];
   }
-  const VmfReflector<T> r = vmf_reflector<T>(mu[0], tail_sq);
+  const VmfReflector<T> r = vmf_reflector<T>(mu[0], sums.tail_sq);
   const T scale = a.sin_theta / sqrt_(norm2);  // z'_j = scale v_j, j >= 1
   // u^T z' = u1 cos theta + sigma sum_j mu_j z'_j;  z = -sigma z' + (2 u^T z'/q) sigma u
   const T utz = r.u1 * a.cos_theta + r.sigma * scale * mu_dot_v;
   const T c = T(2) * utz / r.q;
   z[0] = r.sigma * (c * r.u1 - a.cos_theta);
   for (int64_t j = 1; j < m; ++j) z[j] = c * mu[j * ls] - r.sigma * scale * z[j];
+}
+
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
+  const T kappa = p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride];
+  const typename Law::template Draw<T> drawn =
+      Law::template draw<T>(p.seed, uint64_t(i), p.offset, p.m, kappa);
+  vmf_sample_normals<T>(p, i);
+  const VmfSampleSums<T> sums = vmf_sample_sums<T>(p, i);
+  vmf_sample_finish<T>(p, i, Law::template angle<T>(drawn, sums.norm2), sums);
+}
+
+// Rows i0 .. i0 + rows - 1 (rows <= kVmfSampleRows; CPU), the values of
+// vmf_sample_one each: the draws, the normals (at small m) and the angles
+// of the block together (Law::draw_rows, vmf_normal_rows, Law::angle_rows).
+template <typename T, typename Law = VmfAngleLaw>
+inline void vmf_sample_rows(const VmfSampleParams<T>& p, int64_t i0, int rows) {
+  T kappa[kVmfSampleRows] = {};  // all set: the draws' loops may run whole vectors
+  for (int r = 0; r < rows; ++r) kappa[r] = p.kappa[vmf_param_row(i0 + r, p.batch) * p.kappa_stride];
+  typename Law::template Draw<T> drawn[kVmfSampleRows];
+  Law::template draw_rows<T>(p.seed, uint64_t(i0), rows, p.offset, p.m, kappa, drawn);
+  if (vmf_normal_blocks<T>(p.m) <= uint64_t(kVmfRowNormalBlocks)) {
+    vmf_normal_rows(p.seed, uint64_t(i0), rows, p.offset, p.m, p.z + i0 * p.m);
+  } else {
+    for (int r = 0; r < rows; ++r) vmf_sample_normals<T>(p, i0 + r);
+  }
+  VmfSampleSums<T> sums[kVmfSampleRows];
+  T norm2[kVmfSampleRows];
+  for (int r = 0; r < rows; ++r) {
+    sums[r] = vmf_sample_sums<T>(p, i0 + r);
+    norm2[r] = sums[r].norm2;
+  }
+  VmfAngle<T> angle[kVmfSampleRows];
+  Law::template angle_rows<T>(drawn, norm2, rows, angle);
+  for (int r = 0; r < rows; ++r) vmf_sample_finish<T>(p, i0 + r, angle[r], sums[r]);
+}
+
+// Rows [begin, end) in blocks (the host loops).
+template <typename T, typename Law = VmfAngleLaw>
+inline void vmf_sample_range(const VmfSampleParams<T>& p, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i += kVmfSampleRows)
+    vmf_sample_rows<T, Law>(p, i, static_cast<int>(min_<int64_t>(kVmfSampleRows, end - i)));
 }
 
 // The kappa gradient of one sample is (d theta/d kappa) [-sin theta h_1 +
