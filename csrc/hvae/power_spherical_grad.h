@@ -281,17 +281,35 @@ HVAE_HD VmfAngle<double> ps_angle_from_half(double theta, double sin_half, doubl
   return VmfAngle<double>{theta, (cos_half - sin_half) * (cos_half + sin_half), 2.0 * sin_half * cos_half};
 }
 
-HVAE_HD VmfAngle<double> ps_angle_sin_cos(double theta) {
-  return ps_angle_from_half(theta, ::sin(0.5 * theta), ::cos(0.5 * theta));
+// What the series takes of theta: s = sin(theta/2), co = cos(theta/2),
+// y = s^2, x = co^2 and log x, to a few ulp relative at both ends (log1p(-y)
+// while x is near 1). Branch-free (vmf_fastmath.h), so that the lanes'
+// setups run as one loop.
+struct PsHalfAngle {
+  double s, co, y, x, log_x;
+};
+
+HVAE_HD_INLINE PsHalfAngle ps_half_angle(double theta) {
+  PsHalfAngle h;
+  fastmath::sincos_half(theta, h.s, h.co);
+  h.y = h.s * h.s;
+  h.x = h.co * h.co;
+  // co >= cos(pi/2 - ulp) ~ 1e-16 in (0, pi): log_pos's domain
+  const double near_one = fastmath::log1p_small(-h.y), far = 2.0 * fastmath::log_pos(h.co);
+  h.log_x = h.y < 0.25 ? near_one : far;
+  return h;
 }
 
-// For theta in (0, pi), finite kappa >= 0.
-HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
+HVAE_HD VmfAngle<double> ps_angle_sin_cos(double theta) {
+  double s, co;
+  fastmath::sincos_half(theta, s, co);
+  return ps_angle_from_half(theta, s, co);
+}
+
+// For theta in (0, pi), finite kappa >= 0; h = ps_half_angle(theta).
+HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, const PsHalfAngle& h) {
   const double beta = 0.5 * (m - 1.0), alpha = kappa + beta, c = alpha + beta;
-  const double s = ::sin(0.5 * theta), co = ::cos(0.5 * theta);
-  const double y = s * s, x = co * co;
-  // log x to full relative accuracy at both ends (log1p where x is near 1)
-  const double log_x = y < 0.5 ? ::log1p(-y) : 2.0 * ::log(co);
+  const double s = h.s, co = h.co, y = h.y, x = h.x, log_x = h.log_x;
   const double D = ps_density_detail::psi_diff(alpha, beta);
   const double sc = s * co;
   if (x * c <= 0.5 * (alpha + 1.0))
@@ -300,6 +318,10 @@ HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
   const bool fits = peak + 9.0 * ::sqrt(beta + peak + 1.0) + 40.0 / x <= kPsSeriesPredicted;
   return PsSeriesSetup{fits ? PsSeriesForm::kY : PsSeriesForm::kQuadrature,
                        y, beta, c, beta, log_x + D, -(sc / beta), s, co};
+}
+
+HVAE_HD PsSeriesSetup ps_series_setup(double m, double kappa, double theta) {
+  return ps_series_setup(m, kappa, ps_half_angle(theta));
 }
 
 // d theta / d kappa by the series a setup names (not ok for the quadrature's).
@@ -417,13 +439,19 @@ HVAE_LANES_FN void ps_dtheta_dkappa_lanes(double m, const double* kappa, const d
   double w[L] = {}, c[L], A[L] = {}, scale[L];
   bool in_lanes[L] = {};
   for (int l = 0; l < L; ++l) c[l] = 1.0;
+  // the half angles in one loop (edge lanes' are not used)
+  double th_all[L] = {};
+  for (int l = 0; l < count; ++l) th_all[l] = theta[l];
+  PsHalfAngle half[L];
+  HVAE_SIMD_LOOP
+  for (int l = 0; l < L; ++l) half[l] = ps_half_angle(th_all[l]);
   for (int l = 0; l < count; ++l) {
     const double k = kappa[l], th = theta[l];
     if (ps_dtheta_dkappa_edge(k, th, &out[l])) {
       angle[l] = ps_angle_sin_cos(th);
       continue;
     }
-    const PsSeriesSetup s = ps_series_setup(m, k, th);
+    const PsSeriesSetup s = ps_series_setup(m, k, half[l]);
     angle[l] = ps_angle_from_half(th, s.sin_half, s.cos_half);
     if (s.form == PsSeriesForm::kY) {
       in_lanes[l] = true;

@@ -56,13 +56,9 @@ HVAE_HD_INLINE float float_from_bits(uint32_t b) {
 // log f = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), s = (f-1)/(f+1),
 // |s| <= 0.1716: through s^21 (double) / s^9 (float) the series error is
 // below 1e-17 / 1e-9 relative. e log 2 in two parts (Cody-Waite).
-HVAE_HD_INLINE double log_pos(double x) {
-  // Shift the bits so that the exponent field counts from sqrt(1/2) (musl's
-  // trick, compare-free): f = 2^-e x lands in [sqrt(1/2), sqrt(2)).
-  const uint64_t b = bits(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
-  const int e = static_cast<int>(b >> 52) - 1023;
-  const double f = double_from_bits((b & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
-  const double s = (f - 1.0) / (f + 1.0);
+// 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...) through s^21, |s| <= 0.1716
+// (log_pos and log1p_small).
+HVAE_HD_INLINE double two_atanh_small(double s) {
   const double s2 = s * s;
   double p = 1.0 / 21;
   p = p * s2 + 1.0 / 19;
@@ -74,10 +70,24 @@ HVAE_HD_INLINE double log_pos(double x) {
   p = p * s2 + 1.0 / 7;
   p = p * s2 + 1.0 / 5;
   p = p * s2 + 1.0 / 3;
+  return 2.0 * s * (1.0 + s2 * p);
+}
+
+HVAE_HD_INLINE double log_pos(double x) {
+  // Shift the bits so that the exponent field counts from sqrt(1/2) (musl's
+  // trick, compare-free): f = 2^-e x lands in [sqrt(1/2), sqrt(2)).
+  const uint64_t b = bits(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  const int e = static_cast<int>(b >> 52) - 1023;
+  const double f = double_from_bits((b & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
   const double ed = static_cast<double>(e);
   // log 2 = 6.93147180369123816490e-01 + 1.90821492927058770002e-10
-  return ed * 6.93147180369123816490e-01 + (ed * 1.90821492927058770002e-10 + 2.0 * s * (1.0 + s2 * p));
+  return ed * 6.93147180369123816490e-01 +
+         (ed * 1.90821492927058770002e-10 + two_atanh_small((f - 1.0) / (f + 1.0)));
 }
+
+// log1p(t) for |t| <= 1/4 with full relative accuracy: 2 atanh(t / (2 + t)),
+// |t / (2 + t)| <= 1/7.
+HVAE_HD_INLINE double log1p_small(double t) { return two_atanh_small(t / (2.0 + t)); }
 
 HVAE_HD_INLINE float log_pos(float x) {
   const uint32_t b = bits(x) + (0x3f800000u - 0x3f3504f3u);
@@ -164,6 +174,21 @@ HVAE_HD_INLINE void sincos_small(float a, float& s, float& c) {
   pc = pc * a2 + 1.0f / 24.0f;
   pc = pc * a2 - 0.5f;
   c = 1.0f + a2 * pc;
+}
+
+// sin and cos of theta / 2 for theta in [0, pi], to a few ulp relative at
+// both ends: past pi/4 from a = pi/2 - theta/2 (in two parts, the first
+// difference exact), so cos(theta / 2) = sin a keeps its relative accuracy
+// as theta -> pi.
+HVAE_HD_INLINE void sincos_half(double theta, double& s, double& c) {
+  const double h = 0.5 * theta;
+  const bool flip = h > 0.78539816339744830962;
+  // pi/2 = 1.5707963267948966 + 6.123233995736766e-17
+  const double a = flip ? (1.5707963267948966 - h) + 6.123233995736766e-17 : h;
+  double sa, ca;
+  sincos_small(a, sa, ca);
+  s = flip ? ca : sa;
+  c = flip ? sa : ca;
 }
 
 // sin and cos of 2 pi u for u in [0, 1]: t = 4u (exact), q = nearest

@@ -248,6 +248,23 @@ TEST(VmfMath, FastMathAccuracy) {
   EXPECT_EQ(hvae::fastmath::exp_poly(HUGE_VAL), HUGE_VAL);
   EXPECT_EQ(hvae::fastmath::exp_poly(-HUGE_VAL), 0.0);
   EXPECT_TRUE(std::isnan(hvae::fastmath::exp_poly(std::nan(""))));
+  // sin and cos of theta/2 over [0, pi], both ends to a few ulp relative
+  // (the Power Spherical gradient's half angle), and log1p on [-1/4, 1/4]
+  for (int i = 0; i <= 100000; ++i) {
+    const double u = i / 100000.0;
+    for (double theta : {3.14159265358979323846 * u, 1e-300 + 1e-8 * u, 3.14159265358979323846 * (1.0 - 1e-9 * u)}) {
+      double s, c;
+      hvae::fastmath::sincos_half(theta, s, c);
+      const ld h = ld(theta) / 2;
+      EXPECT_LE(std::fabs(ld(s) - std::sin(h)), 4e-16L * std::sin(h) + 1e-320L) << theta;
+      EXPECT_LE(std::fabs(ld(c) - std::cos(h)), 4e-16L * std::cos(h)) << theta;
+    }
+    const double t = -0.25 + 0.5 * u;
+    EXPECT_LE(std::fabs(ld(hvae::fastmath::log1p_small(t)) - std::log1p(ld(t))), 4.5e-16L * std::fabs(std::log1p(ld(t))))
+        << t;
+  }
+  EXPECT_EQ(hvae::fastmath::log1p_small(0.0), 0.0);
+  EXPECT_EQ(hvae::fastmath::log1p_small(-1e-300), -1e-300);
   EXPECT_EQ(hvae::fastmath::log_pos(1.0), 0.0);
   EXPECT_NEAR(hvae::fastmath::log_pos(2.710505431213761e-20), std::log(2.710505431213761e-20), 1e-13);
 }
