@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "hvae/common.h"
 
@@ -84,24 +85,54 @@ HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
   return h[0];
 }
 
+// The lanes l >= first of a, the others 0 (selected, so that an infinite
+// or NaN value in a dropped lane stays out).
+template <typename T>
+HVAE_LANES_FN Lanes<T> lanes_from(const Lanes<T>& a, int first) {
+#if HVAE_LANES_VECTOR
+  using I = typename std::conditional<sizeof(T) == 8, int64_t, int32_t>::type;
+  typedef I Mask __attribute__((vector_size(kLaneBytes)));
+  Mask lane;
+  for (int l = 0; l < lanes_count<T>(); ++l) lane[l] = I(l);
+  return lane >= I(first) ? a : Lanes<T>{};
+#else
+  Lanes<T> r;
+  for (int l = 0; l < lanes_count<T>(); ++l) r[l] = l >= first ? a[l] : T(0);
+  return r;
+#endif
+}
+
 // sums[k] = the sum over j in [begin, end) of what body(j, acc) adds to
-// acc[k], for K accumulators acc: Lanes<T> for the whole groups of
-// lanes_count<T>() consecutive j, then T for the rest, one j at a time (body
-// is a generic lambda; V = std::remove_reference_t<decltype(acc[0])>). The
-// groups' lanes are added in lanes_sum's order, then the rest.
+// acc[k], for K accumulators acc of Lanes<T>, a group of lanes_count<T>()
+// consecutive j at a time (body is a generic lambda; V =
+// std::remove_reference_t<decltype(acc[0])>). The last (end - begin) mod L
+// values (L = lanes_count<T>()) come from one more group ending at `end`,
+// which overlaps the one before: of it only those lanes are kept (a body's
+// stores to the overlap write the same values again). Fewer than L values
+// in all are taken one at a time (V = T). The lanes are added in
+// lanes_sum's order.
 template <typename T, int K, typename Body>
 HVAE_LANES_FN void lanes_accumulate(int64_t begin, int64_t end, T (&sums)[K], Body&& body) {
   constexpr int L = lanes_count<T>();
-  Lanes<T> acc_l[K];
-  T acc_r[K];
-  for (int k = 0; k < K; ++k) {
-    acc_l[k] = Lanes<T>{};
-    acc_r[k] = T(0);
+  if (end - begin < L) {
+    T acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = T(0);
+    for (int64_t j = begin; j < end; ++j) body(j, acc);
+    for (int k = 0; k < K; ++k) sums[k] = acc[k];
+    return;
   }
+  Lanes<T> acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = Lanes<T>{};
   int64_t j = begin;
-  for (; j + L <= end; j += L) body(j, acc_l);
-  for (; j < end; ++j) body(j, acc_r);
-  for (int k = 0; k < K; ++k) sums[k] = lanes_sum<T>(acc_l[k]) + acc_r[k];
+  for (; j + L <= end; j += L) body(j, acc);
+  if (j < end) {
+    Lanes<T> last[K];
+    for (int k = 0; k < K; ++k) last[k] = Lanes<T>{};
+    body(end - L, last);
+    const int first = L - static_cast<int>(end - j);
+    for (int k = 0; k < K; ++k) acc[k] += lanes_from<T>(last[k], first);
+  }
+  for (int k = 0; k < K; ++k) sums[k] = lanes_sum<T>(acc[k]);
 }
 
 // Loads and stores, one overload for a group of lanes and one for a single
