@@ -77,36 +77,45 @@ struct Inputs {
     }
     for (T& g : grad_z) g = T(normal(rng));
   }
+  int64_t m() const { return static_cast<int64_t>(loc.size()) / kBatch; }
+  VmfSampleParams<T> sample_params() {
+    VmfSampleParams<T> p{};
+    p.loc = loc.data();
+    p.kappa = kappa.data();
+    p.z = z.data();
+    p.theta = theta.data();
+    p.loc_stride0 = m();
+    p.loc_stride1 = 1;
+    p.kappa_stride = 1;
+    p.n = kBatch;
+    p.m = m();
+    p.seed = 5;
+    return p;
+  }
+  VmfBackwardParams<T> backward_params() {
+    VmfBackwardParams<T> b{};
+    b.grad_z = grad_z.data();
+    b.z = z.data();
+    b.theta = theta.data();
+    b.loc = loc.data();
+    b.kappa = kappa.data();
+    b.grad_loc = grad_loc.data();
+    b.grad_kappa = grad_kappa.data();
+    b.loc_stride0 = m();
+    b.loc_stride1 = 1;
+    b.kappa_stride = 1;
+    b.n = kBatch;
+    b.m = m();
+    return b;
+  }
 };
 
 template <typename T, typename Law>
 void time_law(const char* law, int64_t m) {
   Inputs<T> in(m);
-  VmfSampleParams<T> p{};
-  p.loc = in.loc.data();
-  p.kappa = in.kappa.data();
-  p.z = in.z.data();
-  p.theta = in.theta.data();
-  p.loc_stride0 = m;
-  p.loc_stride1 = 1;
-  p.kappa_stride = 1;
-  p.n = kBatch;
-  p.m = m;
-  p.seed = 5;
+  const VmfSampleParams<T> p = in.sample_params();
   const double forward = ns_per_sample([&] { sample_range<T, Law>(p); });
-  VmfBackwardParams<T> b{};
-  b.grad_z = in.grad_z.data();
-  b.z = in.z.data();
-  b.theta = in.theta.data();
-  b.loc = in.loc.data();
-  b.kappa = in.kappa.data();
-  b.grad_loc = in.grad_loc.data();
-  b.grad_kappa = in.grad_kappa.data();
-  b.loc_stride0 = m;
-  b.loc_stride1 = 1;
-  b.kappa_stride = 1;
-  b.n = kBatch;
-  b.m = m;
+  const VmfBackwardParams<T> b = in.backward_params();
   const double backward = ns_per_sample([&] { backward_range<T, Law>(b); });
   std::printf("%-4s %-7s m=%-4ld sample %7.1f ns   backward %7.1f ns\n", law, sizeof(T) == 4 ? "float32" : "float64",
               static_cast<long>(m), forward, backward);
@@ -116,18 +125,7 @@ void time_law(const char* law, int64_t m) {
 // draws (theta from the float32 forward, as the op's backward sees it).
 void time_ps_dtheta(int64_t m) {
   Inputs<float> in(m);
-  VmfSampleParams<float> p{};
-  p.loc = in.loc.data();
-  p.kappa = in.kappa.data();
-  p.z = in.z.data();
-  p.theta = in.theta.data();
-  p.loc_stride0 = m;
-  p.loc_stride1 = 1;
-  p.kappa_stride = 1;
-  p.n = kBatch;
-  p.m = m;
-  p.seed = 5;
-  sample_range<float, PsAngleLaw>(p);
+  sample_range<float, PsAngleLaw>(in.sample_params());
   std::vector<double> kappa(in.kappa.begin(), in.kappa.end()), theta(in.theta.begin(), in.theta.end()), out(kBatch);
   std::vector<VmfAngle<double>> angle(kBatch);
   const double t = ns_per_sample([&] {

@@ -85,20 +85,18 @@ HVAE_LANES_FN T lanes_sum(const Lanes<T>& a) {
   return h[0];
 }
 
-// The lanes l >= first of a, the others 0 (selected, so that an infinite
-// or NaN value in a dropped lane stays out).
+// acc += the lanes l >= first of a (selected, so that an infinite or NaN
+// value in a dropped lane stays out). An out-parameter: see HVAE_LANES_FN.
 template <typename T>
-HVAE_LANES_FN Lanes<T> lanes_from(const Lanes<T>& a, int first) {
+HVAE_LANES_FN void lanes_add_from(Lanes<T>& acc, const Lanes<T>& a, int first) {
 #if HVAE_LANES_VECTOR
   using I = typename std::conditional<sizeof(T) == 8, int64_t, int32_t>::type;
   typedef I Mask __attribute__((vector_size(kLaneBytes)));
   Mask lane;
   for (int l = 0; l < lanes_count<T>(); ++l) lane[l] = I(l);
-  return lane >= I(first) ? a : Lanes<T>{};
+  acc += lane >= I(first) ? a : Lanes<T>{};
 #else
-  Lanes<T> r;
-  for (int l = 0; l < lanes_count<T>(); ++l) r[l] = l >= first ? a[l] : T(0);
-  return r;
+  for (int l = 0; l < lanes_count<T>(); ++l) acc[l] += l >= first ? a[l] : T(0);
 #endif
 }
 
@@ -130,7 +128,7 @@ HVAE_LANES_FN void lanes_accumulate(int64_t begin, int64_t end, T (&sums)[K], Bo
     for (int k = 0; k < K; ++k) last[k] = Lanes<T>{};
     body(end - L, last);
     const int first = L - static_cast<int>(end - j);
-    for (int k = 0; k < K; ++k) acc[k] += lanes_from<T>(last[k], first);
+    for (int k = 0; k < K; ++k) lanes_add_from<T>(acc[k], last[k], first);
   }
   for (int k = 0; k < K; ++k) sums[k] = lanes_sum<T>(acc[k]);
 }

@@ -121,6 +121,11 @@ def spawn_entry(rank: int, world_size: int, port: int, config: TrainConfig, max_
         result = train(config, max_steps=max_steps, k=0, progress=False)
         with open(f"{result_path}.{rank}", "w") as f:
             json.dump(result, f)
+        # Both ranks past their last collective before either tears gloo
+        # down: a rank that closed its sockets while the other still used
+        # them made the other abort at exit ("terminate called without an
+        # active exception", about 1 run in 7 here).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
@@ -155,6 +160,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   f"max parameter difference across ranks {result['max_parameter_difference']:.1e}; "
                   f"test ELBO {result.get('elbo', float('nan')):.2f}, "
                   f"test log p(x) {result.get('log_likelihood', float('nan')):.2f} (k={args.k})", flush=True)
+        dist.barrier()  # as in spawn_entry
         return result
     finally:
         dist.destroy_process_group()

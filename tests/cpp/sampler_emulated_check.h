@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda_emulation.h"
+#include "sampler_params.h"
 #include "hvae/kernels/vmf_kernels.cuh"
 
 namespace sampler_emulated {
@@ -47,31 +48,16 @@ void check_case(const Case& c, T tol, T theta_tol) {
   const int64_t n = c.n;
   const int64_t ls1 = c.strided ? 2 : 1;
   std::mt19937_64 rng(static_cast<unsigned>(n * 1009 + m));
-  std::normal_distribution<double> normal;
   std::uniform_real_distribution<double> unif(-2.0, 6.0);
   std::vector<T> loc(rows * m * ls1), kappa(rows);
   for (int64_t i = 0; i < rows; ++i) {
-    double norm2 = 0.0;
-    std::vector<double> v(m);
-    for (auto& x : v) {
-      x = normal(rng);
-      norm2 += x * x;
-    }
-    if (i == 1) std::fill(v.begin(), v.end(), 0.0), v[0] = -1.0, norm2 = 1.0;  // mu = -e1
-    for (int64_t j = 0; j < m; ++j) loc[i * m * ls1 + j * ls1] = T(v[j] / std::sqrt(norm2));
+    std::vector<double> v = sampler_test::random_unit(rng, m);
+    if (i == 1) std::fill(v.begin(), v.end(), 0.0), v[0] = -1.0;  // mu = -e1
+    for (int64_t j = 0; j < m; ++j) loc[i * m * ls1 + j * ls1] = T(v[j]);
     kappa[i] = i == 2 ? T(0) : T(std::pow(10.0, unif(rng)));
   }
-  hvae::VmfSampleParams<T> p{};
-  p.loc = loc.data();
-  p.kappa = kappa.data();
-  p.loc_stride0 = m * ls1;
-  p.loc_stride1 = ls1;
-  p.kappa_stride = 1;
-  p.n = n;
-  p.m = m;
-  p.batch = c.batch;
-  p.seed = 0x1234abcdULL;
-  p.offset = 7;
+  const hvae::VmfSampleParams<T> p =
+      sampler_test::sample_params(loc, kappa, n, m, ls1, c.batch, 0x1234abcdULL, 7);
 
   std::vector<T> z_host(n * m), th_host(n), z_dev(n * m, T(-9)), th_dev(n, T(-9));
   {
@@ -118,6 +104,7 @@ void check_case(const Case& c, T tol, T theta_tol) {
   }
 
   std::vector<T> gz(n * m);
+  std::normal_distribution<double> normal;
   for (auto& x : gz) x = T(normal(rng));
   hvae::VmfBackwardParams<T> bp{};
   bp.grad_z = gz.data();

@@ -17,7 +17,7 @@
 #include <random>
 #include <vector>
 
-#include "hvae/kernels/vmf_sample.h"
+#include "sampler_params.h"
 
 namespace {
 
@@ -31,31 +31,16 @@ void expect_rows_equal_one(int64_t m, int64_t n, int64_t begin, int64_t batch, b
                            double log10_kappa_lo = -3.0, double log10_kappa_hi = 6.0) {
   const int64_t rows = batch == 0 ? n : batch, ls1 = strided ? 2 : 1;
   std::mt19937_64 rng(static_cast<unsigned>(m * 131 + n + batch));
-  std::normal_distribution<double> normal;
   std::uniform_real_distribution<double> unif(log10_kappa_lo, log10_kappa_hi);
   std::vector<T> loc(rows * m * ls1, T(0)), kappa(rows);
   const double special[] = {0.0, 1e-3, 0.3, 1.0, HUGE_VAL, std::nan(""), -1.0, 1e6};
   for (int64_t i = 0; i < rows; ++i) {
-    std::vector<double> v(m);
-    double norm2 = 0.0;
-    for (auto& x : v) {
-      x = normal(rng);
-      norm2 += x * x;
-    }
-    for (int64_t j = 0; j < m; ++j) loc[i * m * ls1 + j * ls1] = T(v[j] / std::sqrt(norm2));
+    const std::vector<double> v = sampler_test::random_unit(rng, m);
+    for (int64_t j = 0; j < m; ++j) loc[i * m * ls1 + j * ls1] = T(v[j]);
     kappa[i] = i % 5 == 1 ? T(special[(i / 5) % 8]) : T(std::pow(10.0, unif(rng)));
   }
-  hvae::VmfSampleParams<T> p{};
-  p.loc = loc.data();
-  p.kappa = kappa.data();
-  p.loc_stride0 = m * ls1;
-  p.loc_stride1 = ls1;
-  p.kappa_stride = 1;
-  p.n = n;
-  p.m = m;
-  p.batch = batch;
-  p.seed = 0x9e3779b97f4a7c15ULL;
-  p.offset = 11;
+  const hvae::VmfSampleParams<T> p =
+      sampler_test::sample_params(loc, kappa, n, m, ls1, batch, 0x9e3779b97f4a7c15ULL, 11);
   std::vector<T> z_one(n * m, T(-7)), th_one(n, T(-7)), z_rows(n * m, T(-7)), th_rows(n, T(-7));
   auto q = p;
   q.z = z_one.data();
