@@ -198,14 +198,18 @@ HVAE_HD void vmf_sample_finish(const VmfSampleParams<T>& p, int64_t i, const Vmf
   for (int64_t j = 1; j < m; ++j) z[j] = c * mu[j * ls] - r.sigma * scale * z[j];
 }
 
-template <typename T, typename Law = VmfAngleLaw>
-HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
-  const T kappa = p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride];
-  const typename Law::template Draw<T> drawn =
-      Law::template draw<T>(p.seed, uint64_t(i), p.offset, p.m, kappa);
+// Row i from its draw: the normals, their sums, the angle, the rotation.
+template <typename T, typename Law>
+HVAE_HD void vmf_sample_drawn(const VmfSampleParams<T>& p, int64_t i, const typename Law::template Draw<T>& drawn) {
   vmf_sample_normals<T>(p, i);
   const VmfSampleSums<T> sums = vmf_sample_sums<T>(p, i);
   vmf_sample_finish<T>(p, i, Law::template angle<T>(drawn, sums.norm2), sums);
+}
+
+template <typename T, typename Law = VmfAngleLaw>
+HVAE_HD void vmf_sample_one(const VmfSampleParams<T>& p, int64_t i) {
+  const T kappa = p.kappa[vmf_param_row(i, p.batch) * p.kappa_stride];
+  vmf_sample_drawn<T, Law>(p, i, Law::template draw<T>(p.seed, uint64_t(i), p.offset, p.m, kappa));
 }
 
 // Rows i0 .. i0 + rows - 1 (rows <= kVmfSampleRows; CPU), the values of
@@ -224,11 +228,7 @@ inline void vmf_sample_rows(const VmfSampleParams<T>& p, int64_t i0, int rows) {
   Law::template draw_rows<T>(p.seed, uint64_t(i0), rows, p.offset, p.m, kappa, drawn);
   const bool normals_by_rows = vmf_normal_blocks<T>(p.m) <= uint64_t(kVmfRowNormalBlocks);
   if (!normals_by_rows && kVmfSampleRows * p.m * int64_t(sizeof(T)) > kVmfSampleBlockBytes) {
-    for (int r = 0; r < rows; ++r) {
-      vmf_sample_normals<T>(p, i0 + r);
-      const VmfSampleSums<T> sums = vmf_sample_sums<T>(p, i0 + r);
-      vmf_sample_finish<T>(p, i0 + r, Law::template angle<T>(drawn[r], sums.norm2), sums);
-    }
+    for (int r = 0; r < rows; ++r) vmf_sample_drawn<T, Law>(p, i0 + r, drawn[r]);
     return;
   }
   if (normals_by_rows) {
